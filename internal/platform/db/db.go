@@ -1,0 +1,261 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Dialect names a database engine.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Querier is what both *sql.DB and *sql.Tx offer; store code takes it so the same
+// function works inside and outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is an open database: a write handle and a read handle (the same pool on
+// PostgreSQL) and its dialect.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB
+	read    *sql.DB
+	url     string
+}
+
+// Tx is a write transaction. It embeds *sql.Tx and knows its dialect.
+type Tx struct {
+	*sql.Tx
+	Dialect Dialect
+	after   []func()
+}
+
+// AfterCommit registers fn to run after the transaction commits successfully
+// (for example to wake a worker). It never runs if the transaction rolls back.
+func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
+
+// Options tunes Open.
+type Options struct {
+	// MaxReadConns bounds the read pool (default 8 on SQLite, 20 on PostgreSQL).
+	MaxReadConns int
+}
+
+// Open opens a database from a URL:
+//
+//	postgres://user:pass@host:5432/name?sslmode=disable   PostgreSQL (pgx)
+//	sqlite:///abs/path/congso.db or a plain file path      SQLite (WAL)
+func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
+	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
+		return openPostgres(ctx, rawURL, opt)
+	}
+	path := strings.TrimPrefix(rawURL, "sqlite://")
+	path = strings.TrimPrefix(path, "sqlite:")
+	if path == "" {
+		return nil, errors.New("db: empty database path")
+	}
+	return openSQLite(ctx, path, opt)
+}
+
+func openPostgres(ctx context.Context, u string, opt Options) (*DB, error) {
+	pool, err := sql.Open("pgx", u)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	n := opt.MaxReadConns
+	if n <= 0 {
+		n = 20
+	}
+	pool.SetMaxOpenConns(n)
+	pool.SetMaxIdleConns(n)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.PingContext(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	return &DB{dialect: Postgres, write: pool, read: pool, url: u}, nil
+}
+
+func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_time_format", "sqlite")
+	wq := url.Values{}
+	for k, v := range q {
+		wq[k] = v
+	}
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	n := opt.MaxReadConns
+	if n <= 0 {
+		n = 8
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{dialect: SQLite, write: w, read: r, url: path}, nil
+}
+
+// Dialect reports the engine.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Read returns the handle for queries outside a transaction. On SQLite it is a
+// separate pool that never blocks the writer.
+func (db *DB) Read() *sql.DB { return db.read }
+
+// Write returns the handle for single statements that write outside Tx.
+func (db *DB) Write() *sql.DB { return db.write }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return err
+	}
+	if db.write != db.read {
+		return db.write.PingContext(ctx)
+	}
+	return nil
+}
+
+// Close closes both handles.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		if e := db.read.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Tx runs fn in a write transaction and commits if fn returns nil. On PostgreSQL a
+// serialization failure or deadlock is retried a few times; fn must therefore be
+// safe to run again (do no side effects outside tx; use AfterCommit or the outbox).
+func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	const attempts = 5
+	var err error
+	for i := 0; i < attempts; i++ {
+		err = db.tx(ctx, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(i+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Tx: stx, Dialect: db.dialect}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = stx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range tx.after {
+		f()
+	}
+	return nil
+}
+
+// retryable reports PostgreSQL serialization failures and deadlocks.
+func retryable(err error) bool {
+	var c interface{ SQLState() string }
+	if errors.As(err, &c) {
+		switch c.SQLState() {
+		case "40001", "40P01":
+			return true
+		}
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on
+// either engine.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var c interface{ SQLState() string }
+	if errors.As(err, &c) {
+		return c.SQLState() == "23505"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "PRIMARY KEY constraint failed")
+}
+
+// IsForeignKeyViolation reports whether err is a foreign-key violation on either engine.
+func IsForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var c interface{ SQLState() string }
+	if errors.As(err, &c) {
+		return c.SQLState() == "23503"
+	}
+	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
+// ForUpdateSkipLocked returns the locking clause for claiming rows in worker
+// queues: "FOR UPDATE SKIP LOCKED" on PostgreSQL, nothing on SQLite (where the
+// single writer connection already serialises claims).
+func (db *DB) ForUpdateSkipLocked() string {
+	if db.dialect == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
