@@ -111,8 +111,8 @@ func Funcs() template.FuncMap {
 			}
 			return t.In(Location).Format("2006-01-02")
 		},
-		"vnd": FormatVND,
-		"add": func(a, b int) int { return a + b },
+		"vnd":  FormatVND,
+		"add":  func(a, b int) int { return a + b },
 		"join": strings.Join,
 		"contains": func(list []string, s string) bool {
 			for _, x := range list {
