@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/congso/congso/internal/config"
+	"github.com/congso/congso/internal/platform/blob"
+	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/httpx"
+	"github.com/congso/congso/internal/web"
+)
+
+// Version is set at build time with -ldflags "-X github.com/congso/congso/internal/app.Version=…".
+var Version = "dev"
+
+// App is one running congso process.
+type App struct {
+	Cfg   config.Config
+	Log   *slog.Logger
+	DB    *db.DB
+	Blobs blob.Store
+	Shell *web.Shell
+	Web   *web.Handlers
+
+	// Handler is the whole HTTP surface with middleware applied.
+	Handler http.Handler
+
+	workers []worker
+	started time.Time
+}
+
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// Migrations lists every module's schema changes in dependency order.
+func Migrations() []db.Migration {
+	var m []db.Migration
+	for _, mod := range modules() {
+		m = append(m, mod.migrations()...)
+	}
+	return m
+}
+
+// Open connects to the database and blob store and applies migrations; it does
+// not build the HTTP surface (the CLI's migrate, user and audit commands use it).
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	a := &App{Cfg: cfg, Log: log, started: time.Now()}
+	d, err := db.Open(ctx, cfg.DatabaseURL, db.Options{})
+	if err != nil {
+		return nil, err
+	}
+	a.DB = d
+	if err := d.Migrate(ctx, Migrations()); err != nil {
+		d.Close()
+		return nil, err
+	}
+	bs, err := blob.Open(ctx, cfg.BlobURL, blob.WithMaxSize(cfg.MaxUploadBytes))
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	a.Blobs = bs
+	if err := a.initModules(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// New opens everything and builds the HTTP handler.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	a, err := Open(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.BuildHTTP(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// BuildHTTP builds the HTTP surface (call after any demo loading, so the UI
+// knows whether demo data is present).
+func (a *App) BuildHTTP() error {
+	shell, err := web.New(web.Site{ProvinceName: a.Cfg.ProvinceName, Demo: a.DemoPresent(context.Background()), Version: Version})
+	if err != nil {
+		return err
+	}
+	shell.Log = a.Log
+	shell.CSRFToken = httpx.CSRFToken
+	a.Shell = shell
+	wh, err := web.NewHandlers(shell)
+	if err != nil {
+		return err
+	}
+	a.Web = wh
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", httpx.MetricsHandler())
+	if a.Cfg.Role != "worker" {
+		wh.Routes(mux)
+		mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
+		if err := a.routeModules(mux); err != nil {
+			return err
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if isAPI(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			httpx.Error(w, r, httpx.NotFound("not_found"))
+			return
+		}
+		wh.NotFound(w, r)
+	})
+
+	var trusted []netip.Prefix
+	for _, s := range a.Cfg.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("trusted proxy %q: %w", s, err)
+		}
+		trusted = append(trusted, p)
+	}
+	csrf, err := httpx.CSRF(httpx.CSRFConfig{Key: a.Cfg.Secret(), Secure: a.Cfg.SecureCookies, SessionID: a.sessionID})
+	if err != nil {
+		return err
+	}
+	a.Handler = httpx.Chain(
+		httpx.AssignRequestID,
+		httpx.AccessLog(a.Log),
+		httpx.Recover,
+		httpx.Metrics,
+		httpx.SecurityHeaders(a.Cfg.SecureCookies),
+		httpx.RateLimit(httpx.RateLimitConfig{Rate: a.Cfg.RateLimit, Burst: a.Cfg.RateBurst, TrustedProxies: trusted}),
+		httpx.BodyLimit(a.Cfg.MaxUploadBytes),
+		a.authenticate,
+		csrf,
+	)(mux)
+	return nil
+}
+
+func isAPI(r *http.Request) bool {
+	return len(r.URL.Path) >= 5 && r.URL.Path[:5] == "/api/"
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": Version, "uptime_seconds": int(time.Since(a.started).Seconds())})
+}
+
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.DB.Ping(ctx); err != nil {
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "database": "unreachable"})
+		return
+	}
+	pend, err := a.DB.Pending(ctx, Migrations())
+	if err != nil || len(pend) > 0 {
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "pending_migrations": len(pend)})
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "database": string(a.DB.Dialect())})
+}
