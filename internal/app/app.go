@@ -6,12 +6,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/congso/congso/internal/config"
 	"github.com/congso/congso/internal/platform/blob"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/httpx"
+	"github.com/congso/congso/internal/platform/outbox"
+	"github.com/congso/congso/internal/platform/timer"
 	"github.com/congso/congso/internal/web"
 )
 
@@ -20,12 +25,14 @@ var Version = "dev"
 
 // App is one running congso process.
 type App struct {
-	Cfg   config.Config
-	Log   *slog.Logger
-	DB    *db.DB
-	Blobs blob.Store
-	Shell *web.Shell
-	Web   *web.Handlers
+	Cfg    config.Config
+	Log    *slog.Logger
+	DB     *db.DB
+	Blobs  blob.Store
+	Outbox *outbox.Dispatcher
+	Timers *timer.Scheduler
+	Shell  *web.Shell
+	Web    *web.Handlers
 
 	// Handler is the whole HTTP surface with middleware applied.
 	Handler http.Handler
@@ -67,7 +74,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
 	a.Blobs = bs
+	if err := a.initPlatform(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
 	if err := a.initModules(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := a.startPlatform(ctx); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -109,6 +124,7 @@ func (a *App) BuildHTTP() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
+	a.registerMetrics()
 	mux.Handle("GET /metrics", httpx.MetricsHandler())
 	if a.Cfg.Role != "worker" {
 		wh.Routes(mux)
@@ -172,4 +188,12 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "database": string(a.DB.Dialect())})
+}
+
+var metricsOnce sync.Once
+
+// registerMetrics adds the platform collector to the default registry (once
+// per process: tests build several apps).
+func (a *App) registerMetrics() {
+	metricsOnce.Do(func() { prometheus.MustRegister(newPlatformCollector(a)) })
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/outbox"
+	"github.com/congso/congso/internal/platform/timer"
 )
 
 // module is how the app sees each capability: its migrations, in dependency
@@ -17,6 +20,9 @@ type module struct {
 // modules lists every capability in dependency order (platform first).
 func modules() []module {
 	return []module{
+		{name: "outbox", migrations: outbox.Migrations},
+		{name: "timer", migrations: timer.Migrations},
+		{name: "audit", migrations: audit.Migrations},
 		{name: "app", migrations: appMigrations},
 	}
 }
