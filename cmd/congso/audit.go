@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/congso/congso/internal/config"
 	"io"
 
 	"github.com/congso/congso/internal/platform/audit"
@@ -21,7 +22,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 	}
 	action, rest := args[0], args[1:]
 	var from int64
-	cfg, _, err := loadConfig("audit "+action, rest, stderr, func(fs *flag.FlagSet) {
+	cfg, _, err := loadConfig("audit "+action, rest, stderr, func(fs *flag.FlagSet, _ *config.Config) {
 		if action == "export" {
 			fs.Int64Var(&from, "from", 1, "first sequence number to export")
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/congso/congso/internal/config"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	var reset bool
-	cfg, _, err := loadConfig("demo", args, stderr, func(fs *flag.FlagSet) {
+	cfg, _, err := loadConfig("demo", args, stderr, func(fs *flag.FlagSet, _ *config.Config) {
 		fs.BoolVar(&reset, "reset", false, "delete the embedded database and files, then load the demo again")
 	})
 	if err != nil {

@@ -91,7 +91,7 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 // loadConfig reads the environment, then the flags in fs, and finishes.
-func loadConfig(name string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (config.Config, []string, error) {
+func loadConfig(name string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet, cfg *config.Config)) (config.Config, []string, error) {
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
 		return cfg, nil, err
@@ -100,7 +100,7 @@ func loadConfig(name string, args []string, stderr io.Writer, extra func(fs *fla
 	fs.SetOutput(stderr)
 	cfg.Flags(fs)
 	if extra != nil {
-		extra(fs)
+		extra(fs, &cfg)
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, nil, err

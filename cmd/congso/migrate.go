@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/congso/congso/internal/config"
 	"io"
 
 	"github.com/congso/congso/internal/app"
@@ -12,7 +13,7 @@ import (
 
 func cmdMigrate(args []string, stdout, stderr io.Writer) error {
 	var status bool
-	cfg, _, err := loadConfig("migrate", args, stderr, func(fs *flag.FlagSet) {
+	cfg, _, err := loadConfig("migrate", args, stderr, func(fs *flag.FlagSet, _ *config.Config) {
 		fs.BoolVar(&status, "status", false, "list pending migrations without applying them")
 	})
 	if err != nil {

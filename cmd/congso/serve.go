@@ -1,7 +1,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"github.com/congso/congso/internal/config"
 	"io"
 	"net"
 	"strings"
@@ -12,7 +14,7 @@ import (
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
-	cfg, _, err := loadConfig("serve", args, stderr, nil)
+	cfg, _, err := loadConfig("serve", args, stderr, func(fs *flag.FlagSet, c *config.Config) { c.ServeFlags(fs) })
 	if err != nil {
 		return err
 	}

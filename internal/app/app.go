@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/congso/congso/internal/config"
+	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/blob"
+	"github.com/congso/congso/internal/platform/calendar/calendardb"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/httpx"
 	"github.com/congso/congso/internal/platform/outbox"
@@ -37,8 +39,14 @@ type App struct {
 	// Handler is the whole HTTP surface with middleware applied.
 	Handler http.Handler
 
-	workers []worker
-	started time.Time
+	Identity *identity.Service
+	Calendar *calendardb.Provider
+
+	identityHTTP *identity.Handlers
+	trusted      []netip.Prefix
+	workers      []worker // background work: not on --role=web nodes
+	always       []worker // runs on every node
+	started      time.Time
 }
 
 type worker struct {
@@ -141,14 +149,6 @@ func (a *App) BuildHTTP() error {
 		wh.NotFound(w, r)
 	})
 
-	var trusted []netip.Prefix
-	for _, s := range a.Cfg.TrustedProxies {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return fmt.Errorf("trusted proxy %q: %w", s, err)
-		}
-		trusted = append(trusted, p)
-	}
 	csrf, err := httpx.CSRF(httpx.CSRFConfig{Key: a.Cfg.Secret(), Secure: a.Cfg.SecureCookies, SessionID: a.sessionID})
 	if err != nil {
 		return err
@@ -159,7 +159,7 @@ func (a *App) BuildHTTP() error {
 		httpx.Recover,
 		httpx.Metrics,
 		httpx.SecurityHeaders(a.Cfg.SecureCookies),
-		httpx.RateLimit(httpx.RateLimitConfig{Rate: a.Cfg.RateLimit, Burst: a.Cfg.RateBurst, TrustedProxies: trusted}),
+		httpx.RateLimit(httpx.RateLimitConfig{Rate: a.Cfg.RateLimit, Burst: a.Cfg.RateBurst, TrustedProxies: a.trusted}),
 		httpx.BodyLimit(a.Cfg.MaxUploadBytes),
 		a.authenticate,
 		csrf,

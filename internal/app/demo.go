@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"time"
@@ -63,4 +64,12 @@ func (a *App) LoadDemo(ctx context.Context) ([]DemoLogin, error) {
 		return nil, err
 	}
 	return DemoLogins(), nil
+}
+
+// RandomPassword makes a temporary password (about 100 bits from the system's
+// random source, in groups for reading aloud) for accounts created or reset from
+// the command line.
+func RandomPassword() string {
+	t := rand.Text() // 26 base32 characters
+	return t[0:5] + "-" + t[5:10] + "-" + t[10:15] + "-" + t[15:20]
 }

@@ -2,12 +2,18 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/netip"
+	"time"
 
+	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/audit"
+	"github.com/congso/congso/internal/platform/calendar/calendardb"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/outbox"
 	"github.com/congso/congso/internal/platform/timer"
+	"github.com/congso/congso/internal/web"
 )
 
 // module is how the app sees each capability: its migrations, in dependency
@@ -23,6 +29,8 @@ func modules() []module {
 		{name: "outbox", migrations: outbox.Migrations},
 		{name: "timer", migrations: timer.Migrations},
 		{name: "audit", migrations: audit.Migrations},
+		{name: "calendar", migrations: calendardb.Migrations},
+		{name: "identity", migrations: identity.Migrations},
 		{name: "app", migrations: appMigrations},
 	}
 }
@@ -34,12 +42,92 @@ func appMigrations() []db.Migration {
 		Up: `CREATE TABLE app_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at {{time}} NOT NULL)`}}
 }
 
-func (a *App) initModules(ctx context.Context) error { return nil }
+// ActionCalendarEdit lets catalog administrators (and system administrators)
+// edit the holiday announcements.
+var ActionCalendarEdit = identity.DefineAction(calendardb.ActionEdit, identity.RoleCatalogAdmin)
 
-func (a *App) routeModules(mux *http.ServeMux) error { return nil }
+func (a *App) initModules(ctx context.Context) error {
+	for _, s := range a.Cfg.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("trusted proxy %q: %w", s, err)
+		}
+		a.trusted = append(a.trusted, p)
+	}
+	var err error
+	a.Identity, err = identity.NewService(a.DB, identity.Config{})
+	if err != nil {
+		return err
+	}
+	a.identityHTTP = identity.NewHandlers(a.Identity, identity.HandlerOptions{SecureCookies: a.Cfg.SecureCookies, TrustedProxies: a.trusted})
+
+	a.Calendar, err = calendardb.NewProvider(ctx, calendardb.NewStore(a.DB, nil), calendardb.ProviderConfig{Logger: a.Log})
+	if err != nil {
+		return fmt.Errorf("calendar: %w", err)
+	}
+	// Every node keeps its calendar current, whatever its role.
+	a.always = append(a.always, worker{name: "calendar", run: a.Calendar.Run})
+	a.workers = append(a.workers, worker{name: "sessions", run: a.cleanSessions})
+	return nil
+}
+
+// cleanSessions deletes sessions that ended more than a day ago, hourly.
+func (a *App) cleanSessions(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.Identity.DeleteStaleSessions(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
+			a.Log.Warn("delete stale sessions", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deleted stale sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) routeModules(mux *http.ServeMux) error {
+	a.Shell.CurrentUser = identity.WebUser
+	a.Shell.AddNav(web.NavItem{Path: "/", Label: "nav.home", Order: 0})
+	a.Shell.AddNav(identity.NavItems()...)
+	a.Shell.AddNav(calendardb.NavItems()...)
+
+	a.identityHTTP.Routes(mux)
+	pages, err := identity.NewPages(a.identityHTTP, a.Shell, a.Web.ErrorPage)
+	if err != nil {
+		return err
+	}
+	pages.Routes(mux)
+
+	cal, err := calendardb.NewHandlers(calendardb.HandlerConfig{Provider: a.Calendar, Authorizer: principalAuthorizer{}, Shell: a.Shell})
+	if err != nil {
+		return err
+	}
+	cal.Routes(mux)
+
+	a.Web.Cards = append(a.Web.Cards,
+		web.HomeCard{Path: "/admin/people", Title: "home.card.people", Text: "home.card.people.text", Order: 90,
+			Visible: func(u *web.User) bool { return u.Can(string(identity.ActionUserView)) }},
+		web.HomeCard{Path: "/admin/calendar", Title: "home.card.calendar", Text: "home.card.calendar.text", Order: 95,
+			Visible: func(u *web.User) bool { return u.Can(string(ActionCalendarEdit)) }},
+		web.HomeCard{Path: "/account/password", Title: "home.card.password", Text: "home.card.password.text", Order: 100},
+	)
+	return nil
+}
+
+// principalAuthorizer answers province-wide permission questions for modules
+// that take a request (calendar).
+type principalAuthorizer struct{}
+
+func (principalAuthorizer) Can(r *http.Request, action string) bool {
+	return identity.Can(r.Context(), identity.PrincipalFrom(r.Context()), identity.Action(action), identity.ProvinceWide)
+}
 
 // authenticate puts the signed-in person (if any) into the request context.
-func (a *App) authenticate(next http.Handler) http.Handler { return next }
+func (a *App) authenticate(next http.Handler) http.Handler { return a.identityHTTP.Authenticate(next) }
 
 // sessionID binds CSRF tokens to the login session.
-func (a *App) sessionID(r *http.Request) string { return "" }
+func (a *App) sessionID(r *http.Request) string { return identity.SessionID(r) }

@@ -36,8 +36,12 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
+	run := a.always
 	if a.Cfg.Role != "web" {
-		for _, w := range a.workers {
+		run = append(run, a.workers...)
+	}
+	{
+		for _, w := range run {
 			workers.Add(1)
 			go func() {
 				defer workers.Done()

@@ -120,16 +120,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// Flags registers flags for the settings an operator commonly overrides on the
-// command line. Call fs.Parse afterwards, then Finish.
-func (c *Config) Flags(fs *flag.FlagSet) {
+// ServeFlags registers the flags that only make sense for a serving process.
+func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (CONGSO_ADDR)")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of the site (CONGSO_BASE_URL)")
+	fs.StringVar(&c.Demo, "demo", c.Demo, "demo data: auto (first start of the embedded default), always, never (CONGSO_DEMO)")
+	fs.StringVar(&c.Role, "role", c.Role, "what this node runs: all, web (HTTP only), worker (background work only) (CONGSO_ROLE)")
+}
+
+// Flags registers flags for the storage and logging settings every command
+// uses. Call fs.Parse afterwards, then Finish.
+func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data folder for the embedded database and files (CONGSO_DATA)")
 	fs.StringVar(&c.DatabaseURL, "database", c.DatabaseURL, "database URL: postgres://… or a SQLite file (CONGSO_DATABASE_URL)")
 	fs.StringVar(&c.BlobURL, "blobs", c.BlobURL, "blob store URL: file:///path or s3://bucket/prefix?… (CONGSO_BLOB_URL)")
-	fs.StringVar(&c.Demo, "demo", c.Demo, "demo data: auto (first start of the embedded default), always, never (CONGSO_DEMO)")
-	fs.StringVar(&c.Role, "role", c.Role, "what this node runs: all, web (HTTP only), worker (background work only) (CONGSO_ROLE)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error (CONGSO_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text (CONGSO_LOG_FORMAT)")
 }
