@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -161,10 +162,25 @@ func (a *App) BuildHTTP() error {
 		httpx.SecurityHeaders(a.Cfg.SecureCookies),
 		httpx.RateLimit(httpx.RateLimitConfig{Rate: a.Cfg.RateLimit, Burst: a.Cfg.RateBurst, TrustedProxies: a.trusted}),
 		httpx.BodyLimit(a.Cfg.MaxUploadBytes),
-		a.authenticate,
-		csrf,
+		httpx.KeepPattern(a.authenticate),
+		httpx.KeepPattern(csrf),
+		exposeCSRFToken,
 	)(mux)
 	return nil
+}
+
+// exposeCSRFToken gives API clients that use the session cookie the token
+// they must send back in X-CSRF-Token on unsafe requests: every API response
+// carries it in the same header. Other origins cannot read it (no CORS).
+func exposeCSRFToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isAPI(r) {
+			if tok := httpx.CSRFToken(r); tok != "" {
+				w.Header().Set(httpx.CSRFHeader, tok)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func isAPI(r *http.Request) bool {
@@ -190,10 +206,14 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "database": string(a.DB.Dialect())})
 }
 
-var metricsOnce sync.Once
+var (
+	metricsOnce sync.Once
+	metricsApp  atomic.Pointer[App]
+)
 
-// registerMetrics adds the platform collector to the default registry (once
-// per process: tests build several apps).
+// registerMetrics adds the platform collector to the default registry, once
+// per process; it reports on the most recently built app (tests build several).
 func (a *App) registerMetrics() {
-	metricsOnce.Do(func() { prometheus.MustRegister(newPlatformCollector(a)) })
+	metricsApp.Store(a)
+	metricsOnce.Do(func() { prometheus.MustRegister(newPlatformCollector()) })
 }

@@ -40,10 +40,9 @@ type platformCollector struct {
 	auditSeq                        *prometheus.Desc
 }
 
-func newPlatformCollector(a *App) *platformCollector {
+func newPlatformCollector() *platformCollector {
 	l := []string{"topic", "subscriber"}
 	return &platformCollector{
-		a:          a,
 		outPending: prometheus.NewDesc("congso_outbox_deliveries_pending", "Outbox deliveries not yet done.", l, nil),
 		outDead:    prometheus.NewDesc("congso_outbox_dead_letters", "Outbox deliveries that failed every attempt.", l, nil),
 		outLag:     prometheus.NewDesc("congso_outbox_lag_seconds", "Age of the oldest pending event.", l, nil),
@@ -61,10 +60,14 @@ func (c *platformCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *platformCollector) Collect(ch chan<- prometheus.Metric) {
+	a := metricsApp.Load()
+	if a == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	now := time.Now()
-	if st, err := c.a.Outbox.Stats(ctx); err == nil {
+	if st, err := a.Outbox.Stats(ctx); err == nil {
 		for _, s := range st {
 			ch <- prometheus.MustNewConstMetric(c.outPending, prometheus.GaugeValue, float64(s.Pending), s.Topic, s.Name)
 			ch <- prometheus.MustNewConstMetric(c.outDead, prometheus.GaugeValue, float64(s.Dead), s.Topic, s.Name)
@@ -75,7 +78,7 @@ func (c *platformCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.outLag, prometheus.GaugeValue, lag, s.Topic, s.Name)
 		}
 	}
-	if st, err := c.a.Timers.Stats(ctx); err == nil {
+	if st, err := a.Timers.Stats(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.timPending, prometheus.GaugeValue, float64(st.Pending))
 		ch <- prometheus.MustNewConstMetric(c.timDead, prometheus.GaugeValue, float64(st.Dead))
 		over := 0.0
@@ -84,7 +87,7 @@ func (c *platformCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.timOverdue, prometheus.GaugeValue, over)
 	}
-	if seq, _, err := audit.Head(ctx, c.a.DB); err == nil {
+	if seq, _, err := audit.Head(ctx, a.DB); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.auditSeq, prometheus.GaugeValue, float64(seq))
 	}
 }

@@ -233,3 +233,27 @@ func (rw *recorder) Status() int {
 	}
 	return rw.status
 }
+
+type patternKey struct{}
+
+type patternBox struct{ pattern string }
+
+// KeepPattern wraps a middleware from outside this package that may replace
+// the request (r.WithContext), so that the pattern the ServeMux matches is
+// still copied back to the request outer middleware ([Metrics], [AccessLog])
+// hold.
+func KeepPattern(mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		wrapped := mw(http.HandlerFunc(func(w http.ResponseWriter, r2 *http.Request) {
+			next.ServeHTTP(w, r2)
+			if b, ok := r2.Context().Value(patternKey{}).(*patternBox); ok {
+				b.pattern = r2.Pattern
+			}
+		}))
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b := &patternBox{}
+			wrapped.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), patternKey{}, b)))
+			r.Pattern = b.pattern
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -229,5 +230,31 @@ func TestBodyLimit(t *testing.T) {
 	rec = serve(h, r)
 	if p := problemOf(t, rec); p.Status != 413 || p.Code != "body_too_large" {
 		t.Errorf("undeclared large body: %+v", p)
+	}
+}
+
+func TestKeepPatternThroughForeignMiddleware(t *testing.T) {
+	type k struct{}
+	foreign := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), k{}, 1)))
+		})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /things/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	var seen string
+	outer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			seen = r.Pattern
+		})
+	}
+	Chain(outer, foreign)(mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/things/7", nil))
+	if seen != "" {
+		t.Fatalf("without KeepPattern the pattern should be lost, got %q", seen)
+	}
+	Chain(outer, KeepPattern(foreign), KeepPattern(foreign))(mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/things/7", nil))
+	if seen != "GET /things/{id}" {
+		t.Fatalf("pattern = %q, want GET /things/{id}", seen)
 	}
 }

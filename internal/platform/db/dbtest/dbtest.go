@@ -123,3 +123,43 @@ func Postgres(t testing.TB, migs []db.Migration) *db.DB {
 	}
 	return d
 }
+
+// URL returns a connection URL for a fresh, empty database of the given engine
+// (a file in a temporary folder, or a new PostgreSQL schema dropped after the
+// test), for tests that open the database themselves, such as whole-app tests.
+func URL(t testing.TB, d db.Dialect) string {
+	t.Helper()
+	if d == db.SQLite {
+		return filepath.Join(t.TempDir(), "app.db")
+	}
+	base := os.Getenv(EnvPostgres)
+	if base == "" {
+		t.Skip(EnvPostgres + " not set")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(context.Background(), `CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", base)
+		if err == nil {
+			a.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+			a.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", EnvPostgres, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
