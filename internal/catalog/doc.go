@@ -1,0 +1,67 @@
+// Package catalog owns congso's shared catalogs: administrative units (with
+// their history and the 2025 merger mappings), agencies and their units (one
+// tree, identified by agency e-IDs per Decision 20/2020 with alias history),
+// fields of procedures, and procedures with their versions (required documents,
+// fees, statutory duration, legal basis, form schema, process definition key).
+//
+// Files: catalog.go holds the domain types and rules (no SQL, no HTTP);
+// store.go the SQL for SQLite and PostgreSQL and the migrations; service.go the
+// exported Go API ([Service]) used by handlers and other modules; index.go the
+// in-memory procedure search; import.go CSV/JSON import and export; api.go the
+// JSON API ([Handlers]); ui.go and templates/ the HTML pages ([Pages]);
+// demo.go the fictitious demo province ([LoadDemo], [DemoUnits]).
+//
+// # Invariants
+//
+//   - Codes are unique: an administrative unit code, a field code and a
+//     procedure (code, version) exist once; every e-ID an agency ever had (its
+//     current one and its former ones) belongs to exactly one agency, so an old
+//     e-ID keeps resolving to the agency that now carries a new one.
+//   - Administrative units are never deleted: a unit that ceased to exist keeps
+//     its row with an effective_to date and links to its successors. The
+//     successor graph has no cycles, so "the current unit for an old code"
+//     ([Service.ResolveAdminUnit]) always terminates.
+//   - A published procedure version (status active or retired) is immutable
+//     except for its end date: dossiers are pinned to it. Publishing a new
+//     version ends the previous one on the new version's effective date, so at
+//     most one version of a code is in force on any date. Only the latest
+//     version of a code may be a draft.
+//   - Effective periods are half-open: a record applies from effective_from
+//     up to the day before effective_to (empty: still in force).
+//   - Every write goes through validation that names the field and gives a
+//     Vietnamese reason; an import either applies every row or none. Writes are
+//     serialised (PostgreSQL advisory lock; SQLite's single writer) so that
+//     reference and cycle checks hold at commit.
+//   - Every write bumps the catalogs' revision (table catalog_revisions); each
+//     node rebuilds its in-memory procedure index when it sees a newer one, so
+//     a search on any node reflects every committed write.
+//   - Dates are civil dates (calendar.Date) stored as "YYYY-MM-DD" text; "today"
+//     is taken in Asia/Ho_Chi_Minh from an injected clock.
+//
+// # Import and export formats
+//
+// JSON: an array of objects shaped like the types' JSON ([AdminUnit],
+// [Field], [Agency], [Procedure] with nested documents, fees and duration).
+// Unknown members are refused.
+//
+// CSV: a header row naming columns (any order, case-insensitive; unknown
+// columns refused, optional ones may be left out), then one record per row.
+// UTF-8 with or without a byte order mark, LF or CRLF, RFC 4180 quoting;
+// cells are trimmed; dates are YYYY-MM-DD (DD/MM/YYYY accepted).
+//
+//	admin-units  code*, name*, level*, kind*, parent_code, effective_from*, effective_to, successors (codes separated by ";")
+//	fields       code*, name*
+//	agencies     eid*, name*, short_name, kind*, level*, parent_eid, admin_unit_code, effective_from*, effective_to, former_eids (";")
+//	procedures   code*, version, name*, field_code*, level*, competent_agency, implementing_agency, online_level*,
+//	             duration_value*, duration_unit*, effective_from*, effective_to, status*, process_key,
+//	             legal_basis (one per line in the cell), documents (JSON array), fees (JSON array), form_schema (JSON)
+//
+// (* the column must be present.) Records are matched by code (e-ID for
+// agencies, code and version for procedures): new ones are created, others
+// updated. A procedure record without a version edits the latest draft or
+// adds the next version. An agency record whose e-ID is new but whose
+// former_eids name a stored agency renames that agency. Export writes the
+// same layouts (CSV with a byte order mark and CRLF), every version of every
+// procedure included, so export → import into an empty database → export
+// gives the same files.
+package catalog

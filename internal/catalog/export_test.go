@@ -1,0 +1,6 @@
+package catalog
+
+import "io/fs"
+
+// CatalogMessages gives the tests the embedded message catalogs.
+func CatalogMessages() fs.FS { return messageFS }
