@@ -32,7 +32,10 @@ func Terms(s string) []string {
 	})
 }
 
-// Text joins fields into one folded search_text value.
+// Text joins fields into one search_text value: their folded words separated
+// by single spaces. Storing words rather than raw text matters on PostgreSQL,
+// whose parser would keep "1.004227" or "a@b.vn" as one token that the query
+// words "004227" or "b" never match.
 func Text(fields ...string) string {
-	return Fold(strings.Join(fields, " "))
+	return strings.Join(Terms(strings.Join(fields, " ")), " ")
 }

@@ -11,8 +11,9 @@ import (
 const maxTerms = 12
 
 // IndexSQL returns the migration SQL that indexes table.search_text for the
-// dialect. The table must have a TEXT column search_text (and, on SQLite, an
-// integer rowid: not WITHOUT ROWID).
+// dialect. The table must have a TEXT column search_text filled with [Text],
+// and an integer primary key ({{id}}): SQLite's FTS index refers to rows by
+// rowid, which VACUUM may renumber unless it is the primary key.
 func IndexSQL(d db.Dialect, table string) string {
 	if d == db.Postgres {
 		return fmt.Sprintf(`

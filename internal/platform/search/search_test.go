@@ -96,6 +96,15 @@ func TestMatchBothEngines(t *testing.T) {
 				t.Errorf("search %q in %s = %s, want %s", tc.q, tc.kind, got, tc.want)
 			}
 		}
+		// Codes are found by their parts on both engines.
+		if _, err := d.Write().ExecContext(ctx, `INSERT INTO docs (id, kind, search_text) VALUES ('5', 'c', $1)`, search.Text("Thủ tục 1.004227", "000.00.09.H41")); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"1.004227", "004227", "H41", "000.00.09.h41"} {
+			if got := fmt.Sprint(find(q, "c")); got != "[5]" {
+				t.Errorf("search %q = %s, want [5]", q, got)
+			}
+		}
 		if _, ok := search.Match(d.Dialect(), "docs", "x", " ,.; ", 1); ok {
 			t.Error("query without words should not match")
 		}
