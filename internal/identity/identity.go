@@ -341,6 +341,10 @@ type NewPerson struct {
 	// password until an administrator sets one (or, later, signs in through
 	// an external identity provider).
 	Password string
+	// PasswordHash, instead of Password, is an Argon2id hash made by
+	// [HashPassword]: for creating many accounts with one initial password
+	// (the demo) or importing accounts, without hashing again per account.
+	PasswordHash string
 	// MustChangePassword asks the person to choose a new password after the
 	// first sign-in (usual when an administrator chose it).
 	MustChangePassword bool

@@ -151,12 +151,24 @@ func (s *Service) CreatePerson(ctx context.Context, by *Principal, in NewPerson)
 	if err := errs.orNil(); err != nil {
 		return Person{}, fmt.Errorf("create person: %w", err)
 	}
+	if in.PasswordHash != "" {
+		if in.Password != "" {
+			return Person{}, errors.New("create person: give Password or PasswordHash, not both")
+		}
+		if _, _, _, err := parseHash(in.PasswordHash); err != nil {
+			return Person{}, fmt.Errorf("create person: password hash: %w", err)
+		}
+	}
 	now := s.now()
+	hasPassword := in.Password != "" || in.PasswordHash != ""
 	p := Person{ID: newID(), Kind: in.Kind, Username: in.Username, FullName: in.FullName, Email: in.Email, Phone: in.Phone,
-		PersonalID: in.PersonalID, Status: StatusActive, MustChangePassword: in.MustChangePassword && in.Password != "",
-		HasPassword: in.Password != "", CreatedAt: now, UpdatedAt: now}
-	var hash string
+		PersonalID: in.PersonalID, Status: StatusActive, MustChangePassword: in.MustChangePassword && hasPassword,
+		HasPassword: hasPassword, CreatedAt: now, UpdatedAt: now}
+	hash := in.PasswordHash
 	var pwAt *time.Time
+	if hash != "" {
+		pwAt = &now
+	}
 	if in.Password != "" {
 		h, err := HashPassword(in.Password, s.cfg.PasswordParams)
 		if err != nil {

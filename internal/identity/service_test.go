@@ -987,3 +987,27 @@ func TestRolesHaveLabelsInBothLanguages(t *testing.T) {
 	}()
 	identity.DefineAction("test.bad", "emperor")
 }
+
+func TestCreateWithPrecomputedHash(t *testing.T) {
+	dbtest.Each(t, identity.Migrations(), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		hash, err := identity.HashPassword(goodPassword, identity.CheapPasswordParams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"mot", "hai"} {
+			p, err := f.svc.CreatePerson(ctx, nil, identity.NewPerson{Kind: identity.KindOfficial, Username: u, FullName: "Cán bộ " + u, PasswordHash: hash})
+			if err != nil || !p.HasPassword {
+				t.Fatalf("create %s with hash: %+v %v", u, p, err)
+			}
+			f.login(t, u, goodPassword)
+		}
+		if _, err := f.svc.CreatePerson(ctx, nil, identity.NewPerson{Kind: identity.KindOfficial, Username: "ba", FullName: "Ba", PasswordHash: "$argon2id$broken"}); err == nil {
+			t.Fatal("malformed hash accepted")
+		}
+		if _, err := f.svc.CreatePerson(ctx, nil, identity.NewPerson{Kind: identity.KindOfficial, Username: "bon", FullName: "Bốn", PasswordHash: hash, Password: goodPassword}); err == nil {
+			t.Fatal("both password and hash accepted")
+		}
+	})
+}
