@@ -28,9 +28,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer a.Close()
 	var logins []app.DemoLogin
 	if a.ShouldLoadDemo(ctx) {
-		if logins, err = a.LoadDemo(ctx); err != nil {
+		// The catalogs and the printed logins first; the other ~300 demo
+		// staff accounts load in the background once the server is up.
+		if err := a.LoadDemoFirst(ctx); err != nil {
 			return fmt.Errorf("load demo data: %w", err)
 		}
+		a.LoadDemoInBackground()
+		logins = app.DemoLogins()
 	} else if a.DemoPresent(ctx) {
 		logins = app.DemoLogins()
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/config"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/blob"
@@ -40,6 +41,7 @@ type App struct {
 	// Handler is the whole HTTP surface with middleware applied.
 	Handler http.Handler
 
+	Catalog  *catalog.Service
 	Identity *identity.Service
 	Calendar *calendardb.Provider
 

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"time"
 
+	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/calendar/calendardb"
@@ -30,6 +32,7 @@ func modules() []module {
 		{name: "timer", migrations: timer.Migrations},
 		{name: "audit", migrations: audit.Migrations},
 		{name: "calendar", migrations: calendardb.Migrations},
+		{name: "catalog", migrations: catalog.Migrations},
 		{name: "identity", migrations: identity.Migrations},
 		{name: "app", migrations: appMigrations},
 	}
@@ -54,8 +57,20 @@ func (a *App) initModules(ctx context.Context) error {
 		}
 		a.trusted = append(a.trusted, p)
 	}
+	a.Catalog = catalog.NewService(a.DB, nil)
 	var err error
-	a.Identity, err = identity.NewService(a.DB, identity.Config{})
+	a.Identity, err = identity.NewService(a.DB, identity.Config{
+		// Units of positions and grants are catalog agencies/units by e-ID
+		// (a former e-ID still resolves after a rename).
+		CheckUnit: func(ctx context.Context, id string) error {
+			if _, err := a.Catalog.Agency(ctx, id); errors.Is(err, catalog.ErrNotFound) {
+				return fmt.Errorf("unit %s: %w", id, identity.ErrNotFound)
+			} else if err != nil {
+				return err
+			}
+			return nil
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -92,10 +107,20 @@ func (a *App) cleanSessions(ctx context.Context) error {
 func (a *App) routeModules(mux *http.ServeMux) error {
 	a.Shell.CurrentUser = identity.WebUser
 	a.Shell.AddNav(web.NavItem{Path: "/", Label: "nav.home", Order: 0})
+	a.Shell.AddNav(catalog.NavItems()...)
 	a.Shell.AddNav(identity.NavItems()...)
 	a.Shell.AddNav(calendardb.NavItems()...)
 
 	a.identityHTTP.Routes(mux)
+	catAPI := catalog.NewHandlers(a.Catalog, catalog.AuthorizerFunc(func(ctx context.Context, action, unitID string) bool {
+		return identity.Can(ctx, identity.PrincipalFrom(ctx), identity.Action(action), unitID)
+	}))
+	catAPI.Routes(mux)
+	catPages, err := catalog.NewPages(catAPI, a.Shell, a.Web.ErrorPage)
+	if err != nil {
+		return err
+	}
+	catPages.Routes(mux)
 	pages, err := identity.NewPages(a.identityHTTP, a.Shell, a.Web.ErrorPage)
 	if err != nil {
 		return err
@@ -108,6 +133,7 @@ func (a *App) routeModules(mux *http.ServeMux) error {
 	}
 	cal.Routes(mux)
 
+	a.Web.Cards = append(a.Web.Cards, catalog.HomeCards()...)
 	a.Web.Cards = append(a.Web.Cards,
 		web.HomeCard{Path: "/admin/people", Title: "home.card.people", Text: "home.card.people.text", Order: 90,
 			Visible: func(u *web.User) bool { return u.Can(string(identity.ActionUserView)) }},
