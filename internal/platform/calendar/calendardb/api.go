@@ -374,7 +374,7 @@ func (h *Handlers) deleteAnnouncement(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	if err := h.cfg.Provider.Delete(r.Context(), year); err != nil {
+	if err := h.cfg.Provider.Delete(r.Context(), year, h.actor(r)); err != nil {
 		httpx.Error(w, r, announcementError(r, year, err))
 		return
 	}

@@ -19,7 +19,7 @@ type holidaysBody struct {
 }
 
 func TestAPIHolidays(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		w := e.do("GET", "/api/v1/calendar/holidays?year=2025", anonymous, nil)
 		if w.Code != http.StatusOK {
@@ -77,7 +77,7 @@ type dueBody struct {
 }
 
 func TestAPIWorkingDays(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		for _, tc := range []struct {
 			query, due, dueAt string
@@ -125,7 +125,7 @@ const goodPut = `{"title": "Lịch nghỉ Tết 2027", "replaces": false,
  "working_days": ["2027-01-30"], "source": "Thông báo giả định"}`
 
 func TestAPIWritesNeedPermission(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		p := problem(t, e.putJSON("2027", anonymous, goodPut), http.StatusUnauthorized)
 		if p.Code != "unauthorized" {
@@ -154,7 +154,7 @@ func TestAPIWritesNeedPermission(t *testing.T) {
 }
 
 func TestAPIPutAndDelete(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		w := e.putJSON("2027", editor, goodPut)
 		if w.Code != http.StatusOK {
@@ -203,7 +203,7 @@ func TestAPIPutAndDelete(t *testing.T) {
 }
 
 func TestAPIPutRejectsBadInput(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		for _, tc := range []struct {
 			name, year, body string

@@ -156,8 +156,8 @@ func (p *Provider) PutIfVersion(ctx context.Context, a calendar.Announcement, ac
 
 // Delete deletes the stored announcement of year like [Store.Delete] and
 // rebuilds the calendar before returning.
-func (p *Provider) Delete(ctx context.Context, year int) error {
-	if err := p.store.Delete(ctx, year); err != nil {
+func (p *Provider) Delete(ctx context.Context, year int, actor string) error {
+	if err := p.store.Delete(ctx, year, actor); err != nil {
 		return err
 	}
 	p.reloadAfterWrite(ctx)

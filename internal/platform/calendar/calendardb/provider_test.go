@@ -34,7 +34,7 @@ func isOff(c *calendar.Calendar, s string) bool {
 }
 
 func TestProviderPutRebuildsAndOtherNodesFollowAfterPoll(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		node1 := newProvider(t, d, calendar.Options{})
 		node2 := newProvider(t, d, calendar.Options{})
@@ -71,7 +71,7 @@ func TestProviderPutRebuildsAndOtherNodesFollowAfterPoll(t *testing.T) {
 
 		// A delete followed by another put leaves count and max(version)
 		// as they were on some schemes; the revision still moves.
-		if err := node1.Delete(ctx, 2027); err != nil {
+		if err := node1.Delete(ctx, 2027, "tester"); err != nil {
 			t.Fatal(err)
 		}
 		other := tet2027(t)
@@ -91,7 +91,7 @@ func TestProviderPutRebuildsAndOtherNodesFollowAfterPoll(t *testing.T) {
 }
 
 func TestProviderPrecedence(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		p := newProvider(t, d, calendar.Options{})
 		// Shipped 2025: Tết from 25 January to 2 February, 8 February worked.
@@ -123,7 +123,7 @@ func TestProviderPrecedence(t *testing.T) {
 		if len(list) != 2 || list[0].Year != 2025 || list[0].Origin != calendardb.OriginDatabase || list[1].Year != 2026 || list[1].Origin != calendardb.OriginShipped {
 			t.Fatalf("list: %+v", list)
 		}
-		if err := p.Delete(ctx, 2025); err != nil {
+		if err := p.Delete(ctx, 2025, "tester"); err != nil {
 			t.Fatal(err)
 		}
 		if !isOff(p.Calendar(), "2025-01-27") {
@@ -152,7 +152,7 @@ func TestProviderPrecedence(t *testing.T) {
 }
 
 func TestProviderSkipsABadStoredRow(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		// A row edited by hand into something invalid: a day outside its year.
 		_, err := d.Write().ExecContext(ctx, `INSERT INTO calendar_announcements (year, announcement, updated_by, updated_at, version)
@@ -176,7 +176,7 @@ VALUES (2027, $1, 'sql', $2, 1)`, `{"year":2027,"title":"x","days_off":[{"name":
 }
 
 func TestProviderRejectsBadOptions(t *testing.T) {
-	d := dbtest.SQLite(t, calendardb.Migrations())
+	d := dbtest.SQLite(t, testMigrations())
 	_, err := calendardb.NewProvider(context.Background(), calendardb.NewStore(d, nil),
 		calendardb.ProviderConfig{Options: calendar.Options{OfficeHours: []calendar.Shift{{Start: 2 * time.Hour, End: time.Hour}}}})
 	if !errors.Is(err, calendar.ErrInvalidOptions) {

@@ -2,6 +2,7 @@ package calendardb
 
 import (
 	"context"
+	"github.com/congso/congso/internal/platform/audit"
 	"log/slog"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // its own: a send on the unbuffered channel is taken only when Run waits in
 // its select, so after a second send the first tick's refresh has finished.
 func TestRunPollsOnEachTickAndStopsOnCancel(t *testing.T) {
-	d := dbtest.SQLite(t, Migrations())
+	d := dbtest.SQLite(t, append(audit.Migrations(), Migrations()...))
 	ctx := context.Background()
 	cfg := ProviderConfig{Logger: slog.New(slog.DiscardHandler)}
 	writer, err := NewProvider(ctx, NewStore(d, nil), cfg)

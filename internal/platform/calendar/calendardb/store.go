@@ -1,11 +1,14 @@
 package calendardb
 
 import (
+	"strconv"
+
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/congso/congso/internal/platform/audit"
 	"strings"
 	"time"
 
@@ -169,7 +172,13 @@ VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (year) DO UPDATE SET announcement = excluded.announcement, updated_by = excluded.updated_by,
 	updated_at = excluded.updated_at, version = excluded.version`,
 			a.Year, string(doc), actor, rec.UpdatedAt, rev)
-		return err
+		if err != nil {
+			return err
+		}
+		// Last write of the transaction, as the audit log asks.
+		return audit.Append(ctx, tx, audit.Entry{At: rec.UpdatedAt, Actor: actor, Action: "calendar.announcement.saved",
+			ObjectType: "calendar_announcement", ObjectID: strconv.Itoa(a.Year),
+			Detail: map[string]any{"version": rev, "title": a.Title, "replaces": a.Replaces}})
 	})
 	if err != nil {
 		return Record{}, fmt.Errorf("put calendar announcement %d: %w", a.Year, err)
@@ -180,7 +189,7 @@ ON CONFLICT (year) DO UPDATE SET announcement = excluded.announcement, updated_b
 // Delete removes the stored announcement of year, so that the year falls
 // back to the shipped announcement or the default rule. It fails with an
 // error wrapping [ErrNotFound] if none is stored.
-func (s *Store) Delete(ctx context.Context, year int) error {
+func (s *Store) Delete(ctx context.Context, year int, actor string) error {
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
 		if _, err := bumpRevision(ctx, tx); err != nil {
 			return err
@@ -194,7 +203,8 @@ func (s *Store) Delete(ctx context.Context, year int) error {
 		} else if n == 0 {
 			return ErrNotFound // rolls back the revision bump
 		}
-		return nil
+		return audit.Append(ctx, tx, audit.Entry{At: s.now().UTC(), Actor: actor, Action: "calendar.announcement.deleted",
+			ObjectType: "calendar_announcement", ObjectID: strconv.Itoa(year)})
 	})
 	if err != nil {
 		return fmt.Errorf("delete calendar announcement %d: %w", year, err)

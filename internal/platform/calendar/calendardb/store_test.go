@@ -3,6 +3,7 @@ package calendardb_test
 import (
 	"context"
 	"errors"
+	"github.com/congso/congso/internal/platform/audit"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ var fixedNow = time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
 func clock() time.Time { return fixedNow }
 
 func TestStoreRoundTrip(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := calendardb.NewStore(d, clock)
 		if list, err := s.List(ctx); err != nil || len(list) != 0 {
@@ -98,13 +99,13 @@ func TestStoreRoundTrip(t *testing.T) {
 			t.Errorf("revision %d after two puts from %d", rev, rev0)
 		}
 
-		if err := s.Delete(ctx, 2027); err != nil {
+		if err := s.Delete(ctx, 2027, "tester"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Get(ctx, 2027); !errors.Is(err, calendardb.ErrNotFound) {
 			t.Errorf("get after delete: %v", err)
 		}
-		if err := s.Delete(ctx, 2027); !errors.Is(err, calendardb.ErrNotFound) {
+		if err := s.Delete(ctx, 2027, "tester"); !errors.Is(err, calendardb.ErrNotFound) {
 			t.Errorf("second delete: %v", err)
 		}
 		if rev, _ := s.Revision(ctx); rev != rev0+3 {
@@ -114,7 +115,7 @@ func TestStoreRoundTrip(t *testing.T) {
 }
 
 func TestStoreRejectsInvalidAnnouncements(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := calendardb.NewStore(d, clock)
 		bad := calendar.Announcement{
@@ -179,7 +180,7 @@ func TestStoreRejectsInvalidAnnouncements(t *testing.T) {
 }
 
 func TestStorePutIfVersion(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := calendardb.NewStore(d, clock)
 		first, err := s.PutIfVersion(ctx, tet2027(t), "a", 0)
@@ -198,6 +199,31 @@ func TestStorePutIfVersion(t *testing.T) {
 		}
 		if got, _ := s.Get(ctx, 2027); got.UpdatedBy != "b" || got.Version != second.Version {
 			t.Errorf("a stale write changed the row: %+v", got)
+		}
+	})
+}
+
+func TestEditsAreAudited(t *testing.T) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := calendardb.NewStore(d, nil)
+		a := calendar.Announcement{Year: 2027, Title: "Nghỉ Tết 2027", Replaces: false,
+			DaysOff: []calendar.Period{{Name: "Tết Nguyên đán", From: calendar.Date{Year: 2027, Month: 2, Day: 4}, To: calendar.Date{Year: 2027, Month: 2, Day: 12}}}}
+		if _, err := s.Put(ctx, a, "Lê Thị Danh Mục"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, 2027, "Lê Thị Danh Mục"); err != nil {
+			t.Fatal(err)
+		}
+		entries, _, err := audit.List(ctx, d, audit.Filter{ObjectType: "calendar_announcement"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 2 || entries[0].Action != "calendar.announcement.deleted" || entries[1].Action != "calendar.announcement.saved" || entries[1].Actor != "Lê Thị Danh Mục" {
+			t.Fatalf("audit entries = %+v", entries)
+		}
+		if rep, err := audit.Verify(ctx, d); err != nil || !rep.OK {
+			t.Fatalf("chain: %v %v", rep, err)
 		}
 	})
 }

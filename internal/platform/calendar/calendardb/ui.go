@@ -260,7 +260,7 @@ func (h *Handlers) adminDelete(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound)
 		return
 	}
-	switch err := h.cfg.Provider.Delete(r.Context(), year); {
+	switch err := h.cfg.Provider.Delete(r.Context(), year, h.actor(r)); {
 	case err == nil:
 		web.SetFlash(w, "calendar.flash.deleted")
 	case errors.Is(err, ErrNotFound):

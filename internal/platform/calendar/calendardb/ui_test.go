@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/congso/congso/internal/platform/calendar/calendardb"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/db/dbtest"
 )
@@ -32,7 +31,7 @@ func noInlineCode(t *testing.T, body string) {
 }
 
 func TestPublicPage(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		w := e.do("GET", "/calendar?year=2025", anonymous, nil)
 		if w.Code != http.StatusOK {
@@ -82,7 +81,7 @@ func TestPublicPage(t *testing.T) {
 }
 
 func TestAdminPageAccess(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		w := e.do("GET", "/admin/calendar?year=2027", anonymous, nil)
 		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/login?next=%2Fadmin%2Fcalendar%3Fyear%3D2027" {
@@ -107,7 +106,7 @@ func TestAdminPageAccess(t *testing.T) {
 }
 
 func TestAdminFormSavesAndShowsErrors(t *testing.T) {
-	dbtest.Each(t, calendardb.Migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, testMigrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		// The shipped 2025 announcement fills the form; the list shows both
 		// shipped years.
