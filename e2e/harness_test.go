@@ -157,7 +157,6 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(412, 915), // a common cheap-phone viewport
 		chromedp.Flag("lang", "vi-VN"),
 		chromedp.Flag("accept-lang", "vi-VN,vi"),
 	}
@@ -165,7 +164,9 @@ func browser(t *testing.T) context.Context {
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
+	// A common cheap-phone viewport (headless windows cannot be narrower than
+	// 500px, so emulate it).
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(412, 915, chromedp.EmulatePortrait)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	return ctx
