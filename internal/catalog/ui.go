@@ -99,6 +99,22 @@ func NewPages(h *Handlers, shell *web.Shell, errorPage func(http.ResponseWriter,
 //	POST /admin/catalog/procedures/{code}/versions/{version}/publish
 //	GET  /admin/catalog/import           import form and export links
 //	POST /admin/catalog/import           upload; shows the report
+//	GET  /admin/catalog/units            administrative units (q, level, history, page)
+//	GET  /admin/catalog/units/new        new unit form
+//	GET  /admin/catalog/units/{code}     a unit with its history, and its edit form
+//	POST /admin/catalog/units            create a unit
+//	POST /admin/catalog/units/{code}     save a unit
+//	GET  /admin/catalog/agencies         agencies and their units as a tree; search results with q
+//	GET  /admin/catalog/agencies/new     new agency or unit form (?parent= for a unit)
+//	GET  /admin/catalog/agencies/{eid}   an agency with its former e-IDs and units, edit and rename forms
+//	POST /admin/catalog/agencies         create an agency or unit
+//	POST /admin/catalog/agencies/{eid}   save an agency or unit
+//	POST /admin/catalog/agencies/{eid}/rename  new e-ID; the old one stays an alias
+//	GET  /admin/catalog/fields           fields
+//	GET  /admin/catalog/fields/new       new field form
+//	GET  /admin/catalog/fields/{code}    edit a field
+//	POST /admin/catalog/fields           create a field
+//	POST /admin/catalog/fields/{code}    save a field
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /procedures", p.list)
 	mux.HandleFunc("GET /procedures/{code}", p.detail)
@@ -109,6 +125,22 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/catalog/procedures/{code}/versions/{version}/publish", p.publish)
 	mux.HandleFunc("GET /admin/catalog/import", p.importForm)
 	mux.HandleFunc("POST /admin/catalog/import", p.importFile)
+	mux.HandleFunc("GET /admin/catalog/units", p.unitList)
+	mux.HandleFunc("GET /admin/catalog/units/new", p.unitNew)
+	mux.HandleFunc("GET /admin/catalog/units/{code}", p.unitDetail)
+	mux.HandleFunc("POST /admin/catalog/units", p.unitSave)
+	mux.HandleFunc("POST /admin/catalog/units/{code}", p.unitSave)
+	mux.HandleFunc("GET /admin/catalog/agencies", p.agencyList)
+	mux.HandleFunc("GET /admin/catalog/agencies/new", p.agencyNew)
+	mux.HandleFunc("GET /admin/catalog/agencies/{eid}", p.agencyDetail)
+	mux.HandleFunc("POST /admin/catalog/agencies", p.agencySave)
+	mux.HandleFunc("POST /admin/catalog/agencies/{eid}", p.agencySave)
+	mux.HandleFunc("POST /admin/catalog/agencies/{eid}/rename", p.agencyRename)
+	mux.HandleFunc("GET /admin/catalog/fields", p.fieldList)
+	mux.HandleFunc("GET /admin/catalog/fields/new", p.fieldNew)
+	mux.HandleFunc("GET /admin/catalog/fields/{code}", p.fieldEdit)
+	mux.HandleFunc("POST /admin/catalog/fields", p.fieldSave)
+	mux.HandleFunc("POST /admin/catalog/fields/{code}", p.fieldSave)
 }
 
 // NavItems are the shell navigation links this module adds.
