@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,6 +146,11 @@ func (a *App) BuildHTTP() error {
 		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			httpx.Error(w, r, &httpx.Err{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed"})
+			return
+		}
 		if isAPI(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 			httpx.Error(w, r, httpx.NotFound("not_found"))
 			return
@@ -169,6 +175,23 @@ func (a *App) BuildHTTP() error {
 		exposeCSRFToken,
 	)(mux)
 	return nil
+}
+
+// allowedMethods lists the methods routed for r's path other than the
+// catch-all, so a wrong method gets 405 with Allow rather than 404.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := mux.Handler(r2); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // exposeCSRFToken gives API clients that use the session cookie the token

@@ -220,3 +220,21 @@ func TestAPIErrorsAreProblemJSONInVietnamese(t *testing.T) {
 		body(t, resp)
 	})
 }
+
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	_, srv := testApp(t, db.SQLite)
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/api/v1/procedures", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := body(t, resp)
+	if resp.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(resp.Header.Get("Allow"), "GET") || !strings.Contains(b, "method_not_allowed") {
+		t.Fatalf("DELETE /api/v1/procedures: %d Allow=%q %s", resp.StatusCode, resp.Header.Get("Allow"), b)
+	}
+	resp, _ = http.Get(srv.URL + "/api/v1/no-such-thing")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown path: %d", resp.StatusCode)
+	}
+	body(t, resp)
+}

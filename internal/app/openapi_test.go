@@ -850,14 +850,18 @@ func TestOpenAPIEveryOperationIsRouted(t *testing.T) {
 
 	// What the catch-all answers, for an unknown path and for a method a
 	// known path lacks.
-	for _, probe := range []struct{ method, path string }{
-		{"GET", "/api/v1/no-such-route"},
-		{"PATCH", "/api/v1/people"},
-		{"DELETE", "/api/v1/fields"},
+	for _, probe := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/api/v1/no-such-route", 404, "not_found"},
+		{"PATCH", "/api/v1/people", 405, "method_not_allowed"},
+		{"DELETE", "/api/v1/fields", 405, "method_not_allowed"},
 	} {
 		r := c.do(probe.method, probe.path, "")
-		if r.status != 404 || r.code() != "not_found" || r.pattern != "/" || r.json(t)["instance"] != probe.path {
-			t.Errorf("%s %s: %d %q via %q, want the catch-all's 404 not_found", probe.method, probe.path, r.status, r.code(), r.pattern)
+		if r.status != probe.status || r.code() != probe.code || r.pattern != "/" || r.json(t)["instance"] != probe.path {
+			t.Errorf("%s %s: %d %q via %q, want the catch-all's %d %s", probe.method, probe.path, r.status, r.code(), r.pattern, probe.status, probe.code)
 		}
 	}
 
