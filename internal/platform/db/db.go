@@ -39,6 +39,7 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	url     string
+	stmts   *stmtCache // SQLite write statements, prepared once
 }
 
 // Tx is a write transaction. It embeds *sql.Tx and knows its dialect.
@@ -46,6 +47,8 @@ type Tx struct {
 	*sql.Tx
 	Dialect Dialect
 	after   []func()
+	stmts   *stmtCache // nil: no statement reuse (PostgreSQL, migrations)
+	missed  []string   // statements to prepare once the transaction ends
 }
 
 // AfterCommit registers fn to run after the transaction commits successfully
@@ -134,7 +137,7 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{dialect: SQLite, write: w, read: r, url: path}, nil
+	return &DB{dialect: SQLite, write: w, read: r, url: path, stmts: newStmtCache(w)}, nil
 }
 
 // Dialect reports the engine.
@@ -160,6 +163,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both handles.
 func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
@@ -190,7 +196,12 @@ func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Tx: stx, Dialect: db.dialect}
+	tx := &Tx{Tx: stx, Dialect: db.dialect, stmts: db.stmts}
+	defer func() {
+		if len(tx.missed) > 0 {
+			db.stmts.prepare(ctx, tx.missed)
+		}
+	}()
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
