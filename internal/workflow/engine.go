@@ -110,7 +110,7 @@ func (x *txn) warnOf(due time.Time, esc *Escalation) time.Time {
 		return due
 	}
 	if lead := esc.warnLead(); lead > 0 {
-		return ts(x.s.cal.AddWorkingHours(due, -lead))
+		return ts(x.s.Calendar().AddWorkingHours(due, -lead))
 	}
 	return due
 }
@@ -325,7 +325,7 @@ func (x *txn) result(from, to string) Result {
 // intervals, starts or stops the clock, computes the step deadline, ends
 // the case in a final state and starts branches in a fork.
 func (x *txn) enterMain(target string, in *Input, reason string) error {
-	c, def, cal, now := x.c, x.def, x.s.cal, x.now
+	c, def, cal, now := x.c, x.def, x.s.Calendar(), x.now
 	st := def.idx.states[target]
 	from := c.State
 	wasPaused := !c.PausedAt.IsZero()
@@ -413,7 +413,7 @@ func (x *txn) enterMain(target string, in *Input, reason string) error {
 
 // localTime formats t for messages, in the calendar's zone.
 func (x *txn) localTime(t time.Time) string {
-	return t.In(x.s.cal.Location()).Format("15:04 02/01/2006")
+	return t.In(x.s.Calendar().Location()).Format("15:04 02/01/2006")
 }
 
 func timerKey(parts ...string) string { return strings.Join(parts, ":") }
@@ -491,9 +491,9 @@ func (x *txn) startBranches(st *State, in *Input) error {
 		case !spec.Due.IsZero():
 			b.DueAt = ts(spec.Due)
 		case spec.SLA != nil:
-			b.DueAt = ts(spec.SLA.After(x.s.cal, now))
+			b.DueAt = ts(spec.SLA.After(x.s.Calendar(), now))
 		case st.Fork.BranchSLA != nil:
-			b.DueAt = ts(st.Fork.BranchSLA.After(x.s.cal, now))
+			b.DueAt = ts(st.Fork.BranchSLA.After(x.s.Calendar(), now))
 		}
 		x.enterBranch(b, start, 0)
 		x.op(func() error { return insertBranch(x.ctx, x.tx, c.ID, b) })
@@ -508,7 +508,7 @@ func (x *txn) enterBranch(b *branchRow, st *State, before int) {
 	b.State, b.StateEnteredAt, b.stateVisit = st.Key, x.now, x.c.Version
 	b.StateDueAt = time.Time{}
 	if st.SLA != nil {
-		b.StateDueAt = ts(st.SLA.After(x.s.cal, x.now))
+		b.StateDueAt = ts(st.SLA.After(x.s.Calendar(), x.now))
 	}
 	x.branchWork(b, st, before)
 }

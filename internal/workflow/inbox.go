@@ -262,7 +262,7 @@ func (s *Service) InboxCounts(ctx context.Context, actor Actor, now time.Time) (
 // nearBound is the latest deadline that can already be in its warning
 // period at now.
 func (s *Service) nearBound(now time.Time) time.Time {
-	return ts(s.cal.AddWorkingHours(now, maxWarnLead).Add(24 * time.Hour))
+	return ts(s.Calendar().AddWorkingHours(now, maxWarnLead).Add(24 * time.Hour))
 }
 
 func fromStored(t time.Time) time.Time {

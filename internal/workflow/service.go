@@ -47,6 +47,10 @@ const AuditObjectType = "workflow_case"
 type Config struct {
 	// Calendar computes deadlines; default calendar.Default().
 	Calendar *calendar.Calendar
+	// CalendarSource, when set, is asked for the calendar at each use, so
+	// holiday announcements edited while running apply at once (it wins over
+	// Calendar).
+	CalendarSource func() *calendar.Calendar
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// NewID makes case IDs when StartCase.CaseID is empty; default UUIDv7.
@@ -57,7 +61,7 @@ type Config struct {
 // nodes may run it over the same database.
 type Service struct {
 	db    *db.DB
-	cal   *calendar.Calendar
+	calFn func() *calendar.Calendar
 	now   func() time.Time
 	newID func() string
 
@@ -67,9 +71,13 @@ type Service struct {
 // New returns a Service over d, whose schema must include the outbox, timer,
 // audit and workflow migrations. It does no I/O.
 func New(d *db.DB, cfg Config) *Service {
-	s := &Service{db: d, cal: cfg.Calendar, now: cfg.Now, newID: cfg.NewID}
-	if s.cal == nil {
-		s.cal = calendar.Default()
+	s := &Service{db: d, calFn: cfg.CalendarSource, now: cfg.Now, newID: cfg.NewID}
+	if s.calFn == nil {
+		cal := cfg.Calendar
+		if cal == nil {
+			cal = calendar.Default()
+		}
+		s.calFn = func() *calendar.Calendar { return cal }
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -80,8 +88,8 @@ func New(d *db.DB, cfg Config) *Service {
 	return s
 }
 
-// Calendar returns the calendar deadlines are computed on.
-func (s *Service) Calendar() *calendar.Calendar { return s.cal }
+// Calendar returns the calendar deadlines are computed on now.
+func (s *Service) Calendar() *calendar.Calendar { return s.calFn() }
 
 // DefinitionInfo describes a published definition version.
 type DefinitionInfo struct {
