@@ -23,6 +23,7 @@ import (
 	"github.com/congso/congso/internal/platform/outbox"
 	"github.com/congso/congso/internal/platform/timer"
 	"github.com/congso/congso/internal/web"
+	"github.com/congso/congso/internal/workflow"
 )
 
 // Version is set at build time with -ldflags "-X github.com/congso/congso/internal/app.Version=…".
@@ -45,6 +46,7 @@ type App struct {
 	Catalog  *catalog.Service
 	Identity *identity.Service
 	Calendar *calendardb.Provider
+	Workflow *workflow.Service
 
 	identityHTTP *identity.Handlers
 	trusted      []netip.Prefix

@@ -16,6 +16,7 @@ import (
 	"github.com/congso/congso/internal/platform/outbox"
 	"github.com/congso/congso/internal/platform/timer"
 	"github.com/congso/congso/internal/web"
+	"github.com/congso/congso/internal/workflow"
 )
 
 // module is how the app sees each capability: its migrations, in dependency
@@ -34,6 +35,7 @@ func modules() []module {
 		{name: "calendar", migrations: calendardb.Migrations},
 		{name: "catalog", migrations: catalog.Migrations},
 		{name: "identity", migrations: identity.Migrations},
+		{name: "workflow", migrations: workflow.Migrations},
 		{name: "app", migrations: appMigrations},
 	}
 }
@@ -80,6 +82,12 @@ func (a *App) initModules(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("calendar: %w", err)
 	}
+	a.Workflow = workflow.New(a.DB, workflow.Config{CalendarSource: a.Calendar.Calendar})
+	if err := a.Workflow.InstallShipped(ctx); err != nil {
+		return fmt.Errorf("install process definitions: %w", err)
+	}
+	a.Workflow.RegisterTimers(a.Timers)
+
 	// Every node keeps its calendar current, whatever its role.
 	a.always = append(a.always, worker{name: "calendar", run: a.Calendar.Run})
 	a.workers = append(a.workers, worker{name: "sessions", run: a.cleanSessions})
