@@ -42,7 +42,9 @@ var demoAccounts = []demoAccount{
 	{"truongphong", "Trần Văn Hùng", "trưởng phòng / head of division (Sở Xây dựng)", identity.KindOfficial, identity.RoleDivisionHead, demoConstructionDiv, demoConstruction, "Trưởng phòng", ""},
 	{"chuyenvien", "Võ Thị Lan", "chuyên viên thụ lý / handler (Sở Xây dựng)", identity.KindOfficial, identity.RoleHandler, demoConstructionDiv, demoConstruction, "Chuyên viên", ""},
 	{"giamdoc", "Đặng Quốc Bảo", "giám đốc sở / agency head (Sở Xây dựng)", identity.KindOfficial, identity.RoleAgencyHead, demoConstruction, demoConstruction, "Giám đốc Sở", ""},
-	{"vanthu", "Hoàng Thị Thu", "văn thư / clerk (Sở Xây dựng)", identity.KindOfficial, identity.RoleClerk, demoConstructionOffice, demoConstruction, "Văn thư", ""},
+	// The clerk works in the office but numbers and stamps for the agency, where
+	// the process puts the issuing step: the role is granted on the agency.
+	{"vanthu", "Hoàng Thị Thu", "văn thư / clerk (Sở Xây dựng)", identity.KindOfficial, identity.RoleClerk, demoConstruction, demoConstruction, "Văn thư", ""},
 	{"congdan", "Nguyễn Văn Dân", "công dân / citizen", identity.KindApplicant, "", "", "", "", "099201001234"},
 }
 
@@ -102,7 +104,11 @@ func (a *App) loadDemoStaff(ctx context.Context, named, bulk bool) error {
 				t = map[identity.Role]string{identity.RoleDivisionHead: "Trưởng phòng", identity.RoleHandler: "Chuyên viên"}[r]
 			}
 			n++
-			jobs = append(jobs, job{fmt.Sprintf("cb%03d", n), demoName(n), "", "", u.EID, u.AgencyEID, t, identity.KindOfficial, r})
+			unit := u.EID
+			if r == identity.RoleClerk {
+				unit = u.AgencyEID // clerks issue for the agency (see vanthu)
+			}
+			jobs = append(jobs, job{fmt.Sprintf("cb%03d", n), demoName(n), "", "", unit, u.AgencyEID, t, identity.KindOfficial, r})
 		}
 		if bulk && !heads[u.AgencyEID] {
 			heads[u.AgencyEID] = true

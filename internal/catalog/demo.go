@@ -627,7 +627,7 @@ func demoProcedures() []Procedure {
 			Code: d.code, Name: d.name, FieldCode: d.field, OnlineLevel: d.online,
 			Duration:      Duration{Value: d.dur, Unit: WorkingDays},
 			LegalBasis:    append(append([]string{}, demoLegal[d.field]...), "Nghị định số 118/2025/NĐ-CP về thực hiện thủ tục hành chính theo cơ chế một cửa, một cửa liên thông"),
-			ProcessKey:    "default",
+			ProcessKey:    "one-stop",
 			EffectiveFrom: demoReform,
 			Status:        StatusActive,
 			Documents:     []Document{},
@@ -635,7 +635,7 @@ func demoProcedures() []Procedure {
 		}
 		if d.hours {
 			p.Duration.Unit = Hours
-			p.ProcessKey = "same-day"
+			p.ProcessKey = "one-stop-same-day"
 		}
 		if d.agency == "" {
 			p.Level = LevelCommune

@@ -467,7 +467,7 @@ func (p *Pages) newForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.renderEdit(w, r, http.StatusOK, editView{New: true, P: Procedure{Level: LevelProvince, OnlineLevel: OnlinePartial,
-		Duration: Duration{Unit: WorkingDays}, EffectiveFrom: p.h.svc.Today(), Status: StatusDraft, ProcessKey: "default"}})
+		Duration: Duration{Unit: WorkingDays}, EffectiveFrom: p.h.svc.Today(), Status: StatusDraft, ProcessKey: "one-stop"}})
 }
 
 func (p *Pages) editForm(w http.ResponseWriter, r *http.Request) {
