@@ -15,6 +15,7 @@ import (
 
 	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/config"
+	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/blob"
 	"github.com/congso/congso/internal/platform/calendar/calendardb"
@@ -47,6 +48,7 @@ type App struct {
 	Identity *identity.Service
 	Calendar *calendardb.Provider
 	Workflow *workflow.Service
+	Dossier  *dossier.Service
 
 	identityHTTP *identity.Handlers
 	trusted      []netip.Prefix

@@ -99,6 +99,12 @@ func TestHealthReadyMetrics(t *testing.T) {
 		if err := json.Unmarshal([]byte(body(t, resp)), &doc); err != nil || doc["openapi"] == nil {
 			t.Errorf("openapi document: %v", err)
 		}
+		paths, _ := doc["paths"].(map[string]any)
+		for _, p := range []string{"/api/v1/procedures", "/api/v1/dossiers", "/api/v1/lookup"} {
+			if paths[p] == nil {
+				t.Errorf("openapi document lacks %s", p)
+			}
+		}
 	})
 }
 

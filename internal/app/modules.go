@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/congso/congso/internal/catalog"
+	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/dossier/dossierui"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/calendar/calendardb"
@@ -36,6 +38,7 @@ func modules() []module {
 		{name: "catalog", migrations: catalog.Migrations},
 		{name: "identity", migrations: identity.Migrations},
 		{name: "workflow", migrations: workflow.Migrations},
+		{name: "dossier", migrations: dossier.Migrations},
 		{name: "app", migrations: appMigrations},
 	}
 }
@@ -88,10 +91,36 @@ func (a *App) initModules(ctx context.Context) error {
 	}
 	a.Workflow.RegisterTimers(a.Timers)
 
+	a.Dossier, err = dossier.New(a.DB, dossier.Config{Procedures: a.Catalog, Workflow: a.Workflow, Blobs: a.Blobs,
+		MaxUploadBytes: a.Cfg.MaxUploadBytes})
+	if err != nil {
+		return err
+	}
+	// Moves the engine makes on its own (deadline escalations) reach the
+	// dossier through this subscription.
+	a.Outbox.Subscribe(workflow.TopicTransition, "dossier.mirror", a.Dossier.HandleWorkflowTransition)
+	a.workers = append(a.workers, worker{name: "idempotency-keys", run: a.purgeIdempotencyKeys})
+
 	// Every node keeps its calendar current, whatever its role.
 	a.always = append(a.always, worker{name: "calendar", run: a.Calendar.Run})
 	a.workers = append(a.workers, worker{name: "sessions", run: a.cleanSessions})
 	return nil
+}
+
+// purgeIdempotencyKeys forgets request keys older than a week, daily.
+func (a *App) purgeIdempotencyKeys(ctx context.Context) error {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := a.Dossier.PurgeIdempotencyKeys(ctx, time.Now().Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
+			a.Log.Warn("purge idempotency keys", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // cleanSessions deletes sessions that ended more than a day ago, hourly.
@@ -134,6 +163,16 @@ func (a *App) routeModules(mux *http.ServeMux) error {
 		return err
 	}
 	pages.Routes(mux)
+
+	dossier.NewHandlers(a.Dossier).Routes(mux)
+	work, err := dossierui.NewPages(a.Dossier, a.Catalog, a.Workflow, a.Shell, a.Web.ErrorPage)
+	if err != nil {
+		return err
+	}
+	work.People = a.Identity
+	work.Routes(mux)
+	a.Shell.AddNav(dossierui.NavItems()...)
+	a.Web.Cards = append(a.Web.Cards, dossierui.HomeCards()...)
 
 	cal, err := calendardb.NewHandlers(calendardb.HandlerConfig{Provider: a.Calendar, Authorizer: principalAuthorizer{}, Shell: a.Shell})
 	if err != nil {
