@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/congso/congso/internal/catalog"
@@ -16,6 +17,7 @@ import (
 	"github.com/congso/congso/internal/platform/calendar/calendardb"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/outbox"
+	"github.com/congso/congso/internal/platform/pdf"
 	"github.com/congso/congso/internal/platform/timer"
 	"github.com/congso/congso/internal/web"
 	"github.com/congso/congso/internal/workflow"
@@ -91,8 +93,14 @@ func (a *App) initModules(ctx context.Context) error {
 	}
 	a.Workflow.RegisterTimers(a.Timers)
 
+	forms, err := pdf.NewRegistry()
+	if err != nil {
+		return fmt.Errorf("form templates: %w", err)
+	}
 	a.Dossier, err = dossier.New(a.DB, dossier.Config{Procedures: a.Catalog, Workflow: a.Workflow, Blobs: a.Blobs,
-		MaxUploadBytes: a.Cfg.MaxUploadBytes})
+		MaxUploadBytes: a.Cfg.MaxUploadBytes, Forms: forms, PublicBaseURL: a.Cfg.BaseURL,
+		Place: strings.TrimPrefix(strings.TrimPrefix(a.Cfg.ProvinceName, "Tỉnh "), "Thành phố "),
+		Agencies: a.Catalog, People: a.Identity})
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,7 @@ const ReplayedHeader = "Idempotent-Replayed"
 //	POST /api/v1/dossiers/{code}/components/{n}/files   add a file (multipart "file", digitized=true); answers its hash
 //	GET  /api/v1/dossiers/{code}/components/{n}/files   every version of the component's files
 //	GET  /api/v1/dossiers/{code}/files/{hash}           download a file of the dossier
+//	GET  /api/v1/dossiers/{code}/forms/{form}           form 01–06 as PDF (409 if the dossier's state has none)
 //	POST /api/v1/dossiers/{code}/results                add a result (multipart fields + "file", or JSON with file_hash)
 //	GET  /api/v1/dossiers/{code}/results                every version of the results
 //	GET  /api/v1/lookup?code=&phone4=                   public lookup (§9), no personal data
@@ -87,6 +88,7 @@ func (h *Handlers) routes() []route {
 		{"POST /api/v1/dossiers/{code}/components/{n}/files", h.attach},
 		{"GET /api/v1/dossiers/{code}/components/{n}/files", h.componentFiles},
 		{"GET /api/v1/dossiers/{code}/files/{hash}", h.download},
+		{"GET /api/v1/dossiers/{code}/forms/{form}", h.form},
 		{"POST /api/v1/dossiers/{code}/results", h.addResult},
 		{"GET /api/v1/dossiers/{code}/results", h.results},
 		{"GET /api/v1/lookup", h.lookup},

@@ -8,7 +8,9 @@
 // HTTP); service.go recording and reception; act.go processing (actions,
 // supplement requests, the workflow-event mirror, fees); result.go result
 // documents; upload.go file checks and attachments; query.go Get, List,
-// the inbox and the public lookup; forms.go form-data defects; store.go the
+// the inbox and the public lookup; forms.go form-data defects; forms_pdf.go
+// the one-stop PDF forms 01–06 ([Service.Form], with the template in force
+// when the dossier was received, and only those its state allows); store.go the
 // schema and SQL for SQLite and PostgreSQL; api.go the JSON API
 // ([Handlers]) and openapi.json its OpenAPI description ([OpenAPIFragment]).
 //

@@ -21,6 +21,7 @@ import (
 	"github.com/congso/congso/internal/platform/calendar"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/outbox"
+	"github.com/congso/congso/internal/platform/pdf"
 	"github.com/congso/congso/internal/workflow"
 )
 
@@ -91,6 +92,24 @@ type Config struct {
 	// MaxImagePixels bounds an uploaded image's width × height (default
 	// 100 million), so a small file cannot claim a huge picture.
 	MaxImagePixels int64
+
+	// Forms renders the one-stop PDF forms 01–06 ([Service.Form]); create it
+	// once with pdf.NewRegistry (plus a province's templates). Nil: the
+	// default registry, created on first use.
+	Forms *pdf.Registry
+	// PublicBaseURL is the site's public address (CONGSO_BASE_URL, without
+	// a trailing slash); the forms print PublicBaseURL+"/lookup?code=..." as
+	// a QR code. Empty: no QR code.
+	PublicBaseURL string
+	// Place is the place name of the forms' place-and-date line, e.g.
+	// "Bình Phước"; empty prints nothing before the date.
+	Place string
+	// Agencies names agencies and units on the forms; *catalog.Service
+	// implements it. Nil: Procedures, if it implements it; else the e-IDs.
+	Agencies Agencies
+	// People names officials on the forms; *identity.Service implements it.
+	// Nil: only the requesting official is named.
+	People People
 }
 
 // Service is the dossier module's Go API. It is safe for concurrent use;
@@ -105,6 +124,10 @@ type Service struct {
 	cfg   Config
 
 	schemas sync.Map // "code@version" → *jsonschema.Schema (nil: none)
+
+	formsOnce sync.Once // creates forms when Config.Forms is nil
+	forms     *pdf.Registry
+	formsErr  error
 }
 
 // New returns a Service over d, whose schema must include the outbox,

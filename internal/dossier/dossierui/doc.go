@@ -7,7 +7,8 @@
 //   - /work/dossiers/{code}: a dossier with its summary, components and
 //     files (download, preview of PDFs and images), results, notices, the
 //     timeline with pause intervals, and one small form per action the
-//     viewer may take now (and only those);
+//     viewer may take now (and only those), and links to the one-stop forms
+//     its state allows (/work/dossiers/{code}/forms/{01…06}.pdf);
 //   - /work/receive: the counter reception (choose the procedure, then the
 //     form generated from its required documents and its form schema, with
 //     completeness check, reception, supplement request and refusal);

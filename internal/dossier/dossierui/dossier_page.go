@@ -120,8 +120,10 @@ type dossierView struct {
 	Components []componentView
 	Results    []resultView
 	Notices    []noticeView
-	Timeline   []timelineRow
-	Actions    []actionForm
+	// Forms are the one-stop forms the dossier's state allows printing.
+	Forms    []formLink
+	Timeline []timelineRow
+	Actions  []actionForm
 	// Receipt shows the reception's code and appointment date (after the
 	// counter form's redirect).
 	Receipt bool
@@ -182,6 +184,9 @@ func (p *Pages) dossierView(r *http.Request, code string, pr *identity.Principal
 	}
 	for _, res := range d.Results {
 		v.Results = append(v.Results, resultView{Result: res, URL: base + res.File.Hash})
+	}
+	for _, f := range d.Forms() {
+		v.Forms = append(v.Forms, formLink{Form: f, URL: formURL(d.Code, f)})
 	}
 	for _, n := range d.Notices {
 		nv := noticeView{Notice: n}
@@ -688,4 +693,42 @@ func (p *Pages) download(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.Copy(w, body); err != nil {
 		p.shell.Log.WarnContext(r.Context(), "send file", "code", code, "hash", hash, "err", err)
 	}
+}
+
+// formLink is a link to a printable form of the dossier.
+type formLink struct {
+	Form string // "01"…"06"
+	URL  string
+}
+
+func formURL(code, form string) string { return dossierURL(code) + "/forms/" + form + ".pdf" }
+
+// form serves GET /work/dossiers/{code}/forms/{form}.pdf: the form as a
+// PDF attachment, with the same rights as the dossier page.
+func (p *Pages) form(w http.ResponseWriter, r *http.Request) {
+	code, file := r.PathValue("code"), r.PathValue("file")
+	pr := principal(r)
+	if !pr.Authenticated() {
+		toLogin(w, r, dossierURL(code))
+		return
+	}
+	form, ok := strings.CutSuffix(file, ".pdf")
+	if !ok {
+		p.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	b, err := p.svc.Form(r.Context(), code, form, pr)
+	if errors.Is(err, dossier.ErrInvalidAction) {
+		// Not a form of this state: the page, with the reason, as a 409.
+		if v, verr := p.dossierView(r, code, pr); verr == nil {
+			v.Problem = errorText(i18n.FromRequest(r), err)
+			p.shell.Render(w, r, p.pages["dossier"], http.StatusConflict, v)
+			return
+		}
+	}
+	if err != nil {
+		p.fail(w, r, dossierURL(code), err)
+		return
+	}
+	dossier.ServeForm(w, code, form, b)
 }

@@ -87,6 +87,7 @@ func NewPages(svc *dossier.Service, cat *catalog.Service, wf *workflow.Service, 
 //	POST /work/dossiers/{code}/files           add a file to a component (digitization)
 //	POST /work/dossiers/{code}/results         add a result document
 //	GET  /work/dossiers/{code}/files/{hash}    a file of the dossier (inline for preview; ?download=1 to save)
+//	GET  /work/dossiers/{code}/forms/{form}.pdf  form 01–06 as PDF, when the dossier's state has it
 //	GET  /work/receive                         counter reception: ?q= procedure search, ?procedure= the form
 //	POST /work/receive                         check completeness, receive, request supplement or refuse
 //	GET  /work/overview                        leaders' overview by unit ?agency=
@@ -97,6 +98,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /work/dossiers/{code}/files", p.attach)
 	mux.HandleFunc("POST /work/dossiers/{code}/results", p.addResult)
 	mux.HandleFunc("GET /work/dossiers/{code}/files/{hash}", p.download)
+	mux.HandleFunc("GET /work/dossiers/{code}/forms/{file}", p.form)
 	mux.HandleFunc("GET /work/receive", p.receiveForm)
 	mux.HandleFunc("POST /work/receive", p.receivePost)
 	mux.HandleFunc("GET /work/overview", p.overview)
