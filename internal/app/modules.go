@@ -99,7 +99,7 @@ func (a *App) initModules(ctx context.Context) error {
 	}
 	a.Dossier, err = dossier.New(a.DB, dossier.Config{Procedures: a.Catalog, Workflow: a.Workflow, Blobs: a.Blobs,
 		MaxUploadBytes: a.Cfg.MaxUploadBytes, Forms: forms, PublicBaseURL: a.Cfg.BaseURL,
-		Place: strings.TrimPrefix(strings.TrimPrefix(a.Cfg.ProvinceName, "Tỉnh "), "Thành phố "),
+		Place:    strings.TrimPrefix(strings.TrimPrefix(a.Cfg.ProvinceName, "Tỉnh "), "Thành phố "),
 		Agencies: a.Catalog, People: a.Identity})
 	if err != nil {
 		return err
