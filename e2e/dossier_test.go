@@ -270,6 +270,7 @@ func receivePermit(t *testing.T, ss *session, s *server, applicant, pdf, drawing
 	t.Helper()
 	openReceptionForm(t, ss, s)
 	fillApplicant(t, ss, applicant)
+	fillFormData(t, ss, applicant)
 	ss.do(t, "documents",
 		chromedp.SetValue(`#doc_1_provided`, "electronic"),
 		chromedp.SetUploadFiles(`#doc_1_file`, []string{pdf}),
@@ -334,10 +335,15 @@ func fillApplicant(t *testing.T, ss *session, name string) {
 		chromedp.SendKeys(`#applicant_personal_id`, "001090012345"),
 		chromedp.SendKeys(`#applicant_phone`, "0912345678"),
 		chromedp.SetValue(`#applicant_address`, "12 Lê Lợi, phường Bến Thành"),
-		// The electronic application form (the procedure's "building"
-		// schema). The service refuses even a counter refusal whose
-		// required form fields are empty (see the report), so every
-		// dossier here fills them.
+	)
+}
+
+// fillFormData fills the electronic application form (the procedure's
+// "building" schema), which reception needs; a refusal does not (§3 step 1.2
+// asks only for a reason).
+func fillFormData(t *testing.T, ss *session, name string) {
+	t.Helper()
+	ss.do(t, "form data",
 		chromedp.SetValue(`#fd_chu_dau_tu`, name),
 		chromedp.SetValue(`#fd_dia_diem`, "Thửa 12, tờ bản đồ 5"),
 		chromedp.SetValue(`#fd_dien_tich`, "85,5"),

@@ -159,8 +159,10 @@ func TestAPI(t *testing.T) {
 		body["receiving_agency"], body["receiving_unit"], body["division_unit"] = center, desk, division
 		r = a.do(t, "POST", "/api/v1/dossiers", "officer-1", body)
 		p := r.problem(t)
-		if r.status != 422 || p.Code != "dossier.invalid" || len(p.Errors) != 5 {
-			t.Fatalf("receive invalid and incomplete: %d %s; want all 5 defects", r.status, r.body)
+		// Empty required form fields count as incompleteness (like missing
+		// documents), so a refusal or supplement request is still possible.
+		if r.status != 422 || p.Code != "dossier.incomplete" || len(p.Errors) != 5 {
+			t.Fatalf("receive incomplete (form and documents): %d %s; want all 5 defects", r.status, r.body)
 		}
 		body["form_data"] = map[string]any{"ho_ten": "Nguyễn Văn An", "so_dinh_danh": "001090012345", "dia_chi": "Huế"}
 		r = a.do(t, "POST", "/api/v1/dossiers", "officer-1", body)

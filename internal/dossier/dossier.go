@@ -112,6 +112,10 @@ const (
 	CodeNotInForce    = "not_in_force"
 	CodeFileNotFound  = "file_not_found"
 	CodeFormData      = "form_data"
+	// CodeFormRequired: a required field of the form data is empty; like a
+	// missing document it makes the dossier incomplete (it may still be
+	// refused or sent back for supplement), not invalid.
+	CodeFormRequired = "form_required"
 )
 
 // ValidationError lists every defect of a request. It matches ErrInvalid

@@ -42,7 +42,7 @@ func formDefects(ve *jsonschema.ValidationError, out []Defect) []Defect {
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:
 		for _, m := range k.Missing {
-			add(pointer(append(append([]string{}, ve.InstanceLocation...), m)), "Chưa điền trường bắt buộc.")
+			out = append(out, Defect{Field: pointer(append(append([]string{}, ve.InstanceLocation...), m)), Code: CodeFormRequired, Message: "Chưa điền trường bắt buộc."})
 		}
 	case *kind.Type:
 		add(field, fmt.Sprintf("Sai kiểu dữ liệu (cần %s).", typeNames(k.Want)))

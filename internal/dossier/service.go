@@ -339,13 +339,23 @@ func (s *Service) validate(ctx context.Context, p catalog.Procedure, sub *Submis
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ds = append(ds, fd...)
+	// An empty required form field makes the dossier incomplete, like a
+	// missing document: it blocks reception but not a refusal or a
+	// supplement request, which may list it (§3 step 1).
+	var formMissing []Defect
+	for _, d := range fd {
+		if d.Code == CodeFormRequired {
+			formMissing = append(formMissing, d)
+		} else {
+			ds = append(ds, d)
+		}
+	}
 	files, fds, err := s.resolveFiles(ctx, sub.Components)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ds = append(ds, fds...)
-	return ds, CheckCompleteness(p, sub.Components, sub.Channel), files, nil
+	return ds, append(CheckCompleteness(p, sub.Components, sub.Channel), formMissing...), files, nil
 }
 
 // resolveFiles checks the files that components name by hash: each must be
