@@ -16,6 +16,7 @@ import (
 	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/config"
 	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/dossier/stats"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/blob"
 	"github.com/congso/congso/internal/platform/calendar/calendardb"
@@ -49,6 +50,7 @@ type App struct {
 	Calendar *calendardb.Provider
 	Workflow *workflow.Service
 	Dossier  *dossier.Service
+	Stats    *stats.Service
 
 	identityHTTP *identity.Handlers
 	trusted      []netip.Prefix

@@ -12,6 +12,7 @@ import (
 	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/dossier/dossierui"
+	"github.com/congso/congso/internal/dossier/stats"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/calendar/calendardb"
@@ -41,6 +42,7 @@ func modules() []module {
 		{name: "identity", migrations: identity.Migrations},
 		{name: "workflow", migrations: workflow.Migrations},
 		{name: "dossier", migrations: dossier.Migrations},
+		{name: "dossier_stats", migrations: stats.Migrations},
 		{name: "app", migrations: appMigrations},
 	}
 }
@@ -108,6 +110,9 @@ func (a *App) initModules(ctx context.Context) error {
 	// dossier through this subscription.
 	a.Outbox.Subscribe(workflow.TopicTransition, "dossier.mirror", a.Dossier.HandleWorkflowTransition)
 	a.workers = append(a.workers, worker{name: "idempotency-keys", run: a.purgeIdempotencyKeys})
+	// Statistics (§11) follow the dossier events incrementally.
+	a.Stats = stats.New(a.DB, stats.Config{})
+	a.Stats.Subscribe(a.Outbox)
 
 	// Every node keeps its calendar current, whatever its role.
 	a.always = append(a.always, worker{name: "calendar", run: a.Calendar.Run})
@@ -173,6 +178,7 @@ func (a *App) routeModules(mux *http.ServeMux) error {
 	pages.Routes(mux)
 
 	dossier.NewHandlers(a.Dossier).Routes(mux)
+	stats.NewHandlers(a.Stats).Routes(mux)
 	work, err := dossierui.NewPages(a.Dossier, a.Catalog, a.Workflow, a.Shell, a.Web.ErrorPage)
 	if err != nil {
 		return err
