@@ -100,7 +100,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 			t.Errorf("openapi document: %v", err)
 		}
 		paths, _ := doc["paths"].(map[string]any)
-		for _, p := range []string{"/api/v1/procedures", "/api/v1/dossiers", "/api/v1/lookup"} {
+		for _, p := range []string{"/api/v1/procedures", "/api/v1/dossiers", "/api/v1/lookup", "/api/v1/statistics"} {
 			if paths[p] == nil {
 				t.Errorf("openapi document lacks %s", p)
 			}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/dossier/stats"
 )
 
 //go:embed openapi.json
@@ -27,7 +28,7 @@ func openAPIDocument() ([]byte, error) {
 		if openapiErr = json.Unmarshal(openapiJSON, &doc); openapiErr != nil {
 			return
 		}
-		for name, frag := range map[string][]byte{"dossier": dossier.OpenAPIFragment()} {
+		for name, frag := range map[string][]byte{"dossier": dossier.OpenAPIFragment(), "statistics": stats.OpenAPIFragment()} {
 			var f map[string]any
 			if err := json.Unmarshal(frag, &f); err != nil {
 				openapiErr = fmt.Errorf("openapi fragment %s: %w", name, err)

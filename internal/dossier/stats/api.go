@@ -1,6 +1,7 @@
 package stats
 
 import (
+	_ "embed"
 	"errors"
 	"net/http"
 	"slices"
@@ -89,3 +90,10 @@ func (h *Handlers) report(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, http.StatusOK, rep)
 }
+
+//go:embed openapi.json
+var openapiFragment []byte
+
+// OpenAPIFragment returns the OpenAPI paths and schemas of this API, merged
+// into the app's document.
+func OpenAPIFragment() []byte { return append([]byte(nil), openapiFragment...) }
