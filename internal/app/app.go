@@ -175,6 +175,7 @@ func (a *App) BuildHTTP() error {
 		httpx.Metrics,
 		httpx.SecurityHeaders(a.Cfg.SecureCookies),
 		httpx.RateLimit(httpx.RateLimitConfig{Rate: a.Cfg.RateLimit, Burst: a.Cfg.RateBurst, TrustedProxies: a.trusted}),
+		a.lookupLimit(),
 		httpx.BodyLimit(a.Cfg.MaxUploadBytes),
 		httpx.KeepPattern(a.authenticate),
 		httpx.KeepPattern(csrf),
@@ -198,6 +199,24 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 		}
 	}
 	return allow
+}
+
+// lookupLimit is a much stricter per-client limit on the public dossier
+// lookup, whose second factor is only the last 4 digits of a phone number:
+// 10 tries at once, then one every 5 seconds, so guessing one dossier's
+// digits from one address takes hours (one-stop.md §9).
+func (a *App) lookupLimit() func(http.Handler) http.Handler {
+	limit := httpx.RateLimit(httpx.RateLimitConfig{Rate: 0.2, Burst: 10, TrustedProxies: a.trusted})
+	return func(next http.Handler) http.Handler {
+		limited := limit(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/api/v1/lookup") {
+				limited.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // exposeCSRFToken gives API clients that use the session cookie the token

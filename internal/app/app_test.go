@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -243,4 +244,33 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 		t.Fatalf("unknown path: %d", resp.StatusCode)
 	}
 	body(t, resp)
+}
+
+func TestPublicLookupIsRateLimitedHarder(t *testing.T) {
+	_, srv := testApp(t, db.SQLite)
+	got429 := 0
+	for i := 0; i < 15; i++ {
+		resp, err := http.Get(srv.URL + "/api/v1/lookup?code=000.00.13.H99-261129-0001&phone4=" + fmt.Sprintf("%04d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body(t, resp)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			got429++
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		}
+	}
+	if got429 < 4 {
+		t.Fatalf("15 quick lookups from one client: %d refused, want the ones past the burst of 10", got429)
+	}
+	// Other API paths keep the general limit.
+	for i := 0; i < 15; i++ {
+		resp, _ := http.Get(srv.URL + "/api/v1/fields")
+		body(t, resp)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			t.Fatal("the lookup limit applied to another path")
+		}
+	}
 }
