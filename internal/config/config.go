@@ -188,7 +188,7 @@ func (c *Config) Finish() error {
 		errs = append(errs, errors.New("shutdown timeout must be positive"))
 	}
 	if c.ProvinceName == "" {
-		c.ProvinceName = "Tỉnh Demo"
+		c.ProvinceName = "Tỉnh Thái An (Demo)" // the demo province; set it in production
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
