@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/congso/congso/internal/platform/workqueue"
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
@@ -352,25 +353,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	if err := d.Register(ctx); err != nil {
 		return 0, err
 	}
-	total := 0
-	for {
-		batch, err := d.claim(ctx, d.cfg.Workers)
-		if err != nil {
-			return total, err
-		}
-		if len(batch) == 0 {
-			return total, nil
-		}
-		var wg sync.WaitGroup
-		for _, c := range batch {
-			wg.Go(func() { d.process(ctx, c) })
-		}
-		wg.Wait()
-		total += len(batch)
-		if ctx.Err() != nil {
-			return total, ctx.Err()
-		}
-	}
+	return workqueue.Drain(ctx, d.cfg.Workers, d.claim, d.process)
 }
 
 // Run delivers events until ctx is cancelled, then waits for the handlers in

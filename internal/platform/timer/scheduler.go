@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/congso/congso/internal/platform/workqueue"
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
@@ -284,25 +285,7 @@ func safeCall(ctx context.Context, h Handler, t Timer) (err error) {
 // is not fired again before its backoff ends. Useful for tests and one-off
 // runs; servers use Run.
 func (s *Scheduler) FireDue(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		batch, err := s.claim(ctx, s.cfg.Workers)
-		if err != nil {
-			return total, err
-		}
-		if len(batch) == 0 {
-			return total, nil
-		}
-		var wg sync.WaitGroup
-		for _, c := range batch {
-			wg.Go(func() { s.process(ctx, c) })
-		}
-		wg.Wait()
-		total += len(batch)
-		if ctx.Err() != nil {
-			return total, ctx.Err()
-		}
-	}
+	return workqueue.Drain(ctx, s.cfg.Workers, s.claim, s.process)
 }
 
 // Run fires timers until ctx is cancelled, then waits for the handlers in
