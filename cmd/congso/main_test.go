@@ -70,9 +70,9 @@ func TestUserCommandsAndAuditVerify(t *testing.T) {
 	if code, out, _ = runCLI(t, dir, "", "user", "list", "-q", "tran"); code != 0 || !strings.Contains(out, "Trần Thị B") {
 		t.Fatalf("list: %d %q", code, out)
 	}
-	if code, out, errs = runCLI(t, dir, "", "user", "revoke", "-username", "tranb", "-role", "sysadmin"); code == 0 {
-		// The only system administrator cannot be revoked.
-		t.Fatalf("revoked the last sysadmin: %q", out)
+	// The only system administrator cannot be revoked.
+	if code, out, errs = runCLI(t, dir, "", "user", "revoke", "-username", "tranb", "-role", "sysadmin"); code != 1 || !strings.Contains(errs, "last system administrator") {
+		t.Fatalf("revoking the last sysadmin: %d %q %q", code, out, errs)
 	}
 	code, out, _ = runCLI(t, dir, "", "audit", "verify")
 	if code != 0 || !strings.Contains(out, "intact") {
