@@ -119,7 +119,7 @@ type Service struct {
 	cat   Procedures
 	wf    *workflow.Service
 	blobs blob.Store
-	cal   *calendar.Calendar
+	cal   func() *calendar.Calendar
 	now   func() time.Time
 	cfg   Config
 
@@ -136,9 +136,13 @@ func New(d *db.DB, cfg Config) (*Service, error) {
 	if cfg.Procedures == nil || cfg.Workflow == nil || cfg.Blobs == nil {
 		return nil, errors.New("dossier: Config needs Procedures, Workflow and Blobs")
 	}
-	s := &Service{db: d, cat: cfg.Procedures, wf: cfg.Workflow, blobs: cfg.Blobs, cal: cfg.Calendar, now: cfg.Now, cfg: cfg}
-	if s.cal == nil {
-		s.cal = cfg.Workflow.Calendar()
+	s := &Service{db: d, cat: cfg.Procedures, wf: cfg.Workflow, blobs: cfg.Blobs, now: cfg.Now, cfg: cfg}
+	if cal := cfg.Calendar; cal != nil {
+		s.cal = func() *calendar.Calendar { return cal }
+	} else {
+		// The workflow's, asked at each use: holiday announcements edited
+		// while running apply to new dossiers at once.
+		s.cal = cfg.Workflow.Calendar
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -294,7 +298,7 @@ func checkIdemKey(key string) error {
 
 // procedureAt returns the procedure version in force on the day of t.
 func (s *Service) procedureAt(ctx context.Context, code string, t time.Time) (catalog.Procedure, error) {
-	p, err := s.cat.Procedure(ctx, code, s.cal.DateOf(t))
+	p, err := s.cat.Procedure(ctx, code, s.cal().DateOf(t))
 	if errors.Is(err, catalog.ErrNotFound) {
 		return p, &ValidationError{Defects: []Defect{{Field: "procedure_code", Code: CodeNotInForce,
 			Message: fmt.Sprintf("Không có thủ tục mã %q đang có hiệu lực.", code)}}}
@@ -639,9 +643,9 @@ func (s *Service) slaFor(pr *prepared, t time.Time) *workflow.Duration {
 	if pr.sla == nil || s.cfg.Cutoff <= 0 || pr.def.Cutoff != "" || pr.sla.Unit != workflow.WorkingDays {
 		return pr.sla
 	}
-	local := t.In(s.cal.Location())
+	local := t.In(s.cal().Location())
 	tod := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute + time.Duration(local.Second())*time.Second
-	if s.cal.IsWorkingDay(t) && tod < s.cfg.Cutoff {
+	if s.cal().IsWorkingDay(t) && tod < s.cfg.Cutoff {
 		return pr.sla
 	}
 	d := *pr.sla
@@ -652,7 +656,7 @@ func (s *Service) slaFor(pr *prepared, t time.Time) *workflow.Duration {
 // record writes a new dossier (code, row, units, components, files, fees)
 // and starts its workflow case in the initial state, in tx.
 func (s *Service) record(ctx context.Context, tx *db.Tx, pr *prepared, actor *identity.Principal, sla *workflow.Duration) (*row, *workflow.Case, error) {
-	local := pr.now.In(s.cal.Location())
+	local := pr.now.In(s.cal().Location())
 	seq, err := nextSeq(ctx, tx, pr.place.ReceivingAgency, codeDay(local))
 	if err != nil {
 		return nil, nil, err
