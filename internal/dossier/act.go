@@ -71,6 +71,25 @@ type ActInput struct {
 	IdempotencyKey string `json:"-"`
 
 	files map[string]File // Components' files, checked
+	// applicant is the owner account acting through the portal (Respond,
+	// Withdraw); it acts in the process's "applicant" role.
+	applicant string
+}
+
+// who is the acting account: the official, the applicant or the system.
+func (in *ActInput) who() string {
+	if in.applicant != "" {
+		return in.applicant
+	}
+	return actorID(in.Actor)
+}
+
+// wfActor is the workflow's view of who acts.
+func (in *ActInput) wfActor() workflow.Actor {
+	if in.applicant != "" {
+		return workflow.Actor{ID: in.applicant, Roles: map[string][]string{workflow.ProvinceWide: {RoleApplicant}}}
+	}
+	return ActorOf(in.Actor)
 }
 
 // ActResult is what an action did. It is what an idempotent retry gets back.
@@ -220,7 +239,7 @@ func (s *Service) act(ctx context.Context, op string, req any, in ActInput, load
 		return ActResult{}, err
 	}
 	var unit string
-	out, replayed, err := runIdempotent(ctx, s, op, in.Actor, in.IdempotencyKey, req, func(tx *db.Tx) (ActResult, error) {
+	out, replayed, err := runIdempotent(ctx, s, op, in.who(), in.IdempotencyKey, req, func(tx *db.Tx) (ActResult, error) {
 		r, err := load(tx)
 		if err != nil {
 			return ActResult{}, err
@@ -228,7 +247,7 @@ func (s *Service) act(ctx context.Context, op string, req any, in ActInput, load
 		unit = r.Unit
 		return s.transition(ctx, tx, r, in, now)
 	}, func(tx *db.Tx, res ActResult) error {
-		return audit.Append(ctx, tx, audit.Entry{At: now, Actor: actorID(in.Actor), Action: AuditAct, ObjectType: AuditObjectType,
+		return audit.Append(ctx, tx, audit.Entry{At: now, Actor: in.who(), Action: AuditAct, ObjectType: AuditObjectType,
 			ObjectID: res.Code, Unit: unit, Detail: map[string]any{"action": res.Action, "from": res.From, "to": res.To, "version": res.Version}})
 	})
 	out.Replayed = replayed
@@ -269,11 +288,11 @@ func (s *Service) transition(ctx context.Context, tx *db.Tx, r *row, in ActInput
 		return ActResult{}, err
 	}
 	if len(in.Components) > 0 {
-		if err := supply(ctx, tx, r.id, in.Components, in.files, actorID(in.Actor), now); err != nil {
+		if err := supply(ctx, tx, r.id, in.Components, in.files, in.who(), now); err != nil {
 			return ActResult{}, err
 		}
 	}
-	wi := workflow.Input{CaseID: r.CaseID, Action: in.Action, Branch: in.Branch, Actor: ActorOf(in.Actor),
+	wi := workflow.Input{CaseID: r.CaseID, Action: in.Action, Branch: in.Branch, Actor: in.wfActor(),
 		ExpectedVersion: in.ExpectedVersion, Comment: in.Comment, Attachments: in.Attachments, Signature: in.Signature,
 		Assignee: in.Assignee, Units: in.Units, NewDue: in.NewDue, Now: now}
 	for _, b := range in.Branches {
@@ -284,7 +303,7 @@ func (s *Service) transition(ctx context.Context, tx *db.Tx, r *row, in ActInput
 		return ActResult{}, translate(err)
 	}
 	c := res.Case
-	if err := mirror(ctx, tx, r.id, c, actorID(in.Actor), now); err != nil {
+	if err := mirror(ctx, tx, r.id, c, in.who(), now); err != nil {
 		return ActResult{}, err
 	}
 	out := ActResult{Code: r.Code, Action: in.Action, From: res.From, To: res.To, State: c.State, Status: StatusOf(c.State, c.Status),
@@ -292,7 +311,7 @@ func (s *Service) transition(ctx context.Context, tx *db.Tx, r *row, in ActInput
 		Paused: !c.PausedAt.IsZero(), Ended: c.Ended(), Outcome: c.Outcome, Joined: res.Joined}
 	if kind, ok := noticeOf(in.Action, ext); ok {
 		n := Notice{Kind: kind, Form: kind.Form(), Action: in.Action, CaseVersion: c.Version, Reason: in.Comment,
-			IssuedBy: actorID(in.Actor), IssuedAt: now}
+			IssuedBy: in.who(), IssuedAt: now}
 		if kind == NoticeSupplement {
 			n.Defects = defs
 		}
@@ -304,7 +323,7 @@ func (s *Service) transition(ctx context.Context, tx *db.Tx, r *row, in ActInput
 		}
 		out.Notice = &n
 	}
-	ev := eventOf(r, c, in.Action, res.From, actorID(in.Actor), now)
+	ev := eventOf(r, c, in.Action, res.From, in.who(), now)
 	if err := s.publish(ctx, tx, TopicTransition, ev); err != nil {
 		return ActResult{}, err
 	}
@@ -331,7 +350,7 @@ func (s *Service) storedDefects(ctx context.Context, q db.Querier, r *row) ([]De
 // request fails with ErrIdempotencyKeyReused. fn does the work; last writes
 // the audit entry after the response is stored, so that the audit append
 // stays the transaction's last write.
-func runIdempotent[T any](ctx context.Context, s *Service, op string, actor *identity.Principal, key string, req any,
+func runIdempotent[T any](ctx context.Context, s *Service, op string, scope string, key string, req any,
 	fn func(tx *db.Tx) (T, error), last func(tx *db.Tx, v T) error) (out T, replayed bool, err error) {
 	var hash string
 	if key != "" {
@@ -339,7 +358,6 @@ func runIdempotent[T any](ctx context.Context, s *Service, op string, actor *ide
 			return out, false, err
 		}
 	}
-	scope := actorID(actor)
 	err = s.db.Tx(ctx, func(tx *db.Tx) error {
 		var zero T
 		out, replayed = zero, false

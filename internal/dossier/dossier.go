@@ -257,6 +257,10 @@ type Submission struct {
 	Representative *Representative  `json:"representative,omitempty"`
 	FormData       json.RawMessage  `json:"form_data,omitempty"`
 	Components     []ComponentInput `json:"components"`
+	// Owner is the applicant's portal account (set by the portal, never
+	// read from a request body): it may follow, answer, withdraw and rate
+	// the dossier ([Service.Mine]).
+	Owner string `json:"-"`
 }
 
 // File is one version of a file of a component or result. Files of the same
@@ -521,6 +525,9 @@ type Dossier struct {
 	PausedSeconds int64     `json:"paused_seconds"`
 	ReceivedBy    string    `json:"received_by,omitempty"`
 	CreatedBy     string    `json:"created_by"`
+	// Owner is the portal account that submitted the dossier ('' for
+	// dossiers received at the counter or from the national portal).
+	Owner string `json:"owner,omitempty"`
 	UpdatedAt     time.Time `json:"updated_at"`
 
 	Components []Component `json:"components"`

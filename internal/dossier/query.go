@@ -22,6 +22,13 @@ func (s *Service) Get(ctx context.Context, code string, actor *identity.Principa
 	if err != nil {
 		return nil, err
 	}
+	return s.detail(ctx, r, ActorOf(actor))
+}
+
+// detail loads everything of a dossier for Get and GetMine: the actions
+// listed are those wa may take now.
+func (s *Service) detail(ctx context.Context, r *row, wa workflow.Actor) (*Dossier, error) {
+	var err error
 	q := s.db.Read()
 	d := &r.Dossier
 	if d.Components, err = loadComponents(ctx, q, r.id); err != nil {
@@ -57,7 +64,7 @@ func (s *Service) Get(ctx context.Context, code string, actor *identity.Principa
 		d.Pauses = append(d.Pauses, Pause{State: p.State, Reason: p.Reason, StartedAt: p.StartedAt, EndedAt: p.EndedAt,
 			WorkingSeconds: int64(p.Working.Seconds())})
 	}
-	acts, err := s.wf.Available(ctx, r.CaseID, ActorOf(actor))
+	acts, err := s.wf.Available(ctx, r.CaseID, wa)
 	if err != nil {
 		return nil, err
 	}

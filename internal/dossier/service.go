@@ -39,6 +39,8 @@ const (
 	TopicResultAdded = "dossier.result_added"
 	// TopicFeePaid: a fee was recorded as paid.
 	TopicFeePaid = "dossier.fee_paid"
+	// TopicRated: the applicant rated a finished dossier (§9).
+	TopicRated = "dossier.rated"
 )
 
 // Audit actions.
@@ -662,18 +664,23 @@ func (s *Service) record(ctx context.Context, tx *db.Tx, pr *prepared, actor *id
 		return nil, nil, err
 	}
 	code := FormatCode(pr.place.ReceivingAgency, local, seq)
+	by := actorID(actor)
+	if actor == nil && pr.sub.Owner != "" {
+		by = pr.sub.Owner // the applicant submitted it on the portal
+	}
 	r := &row{Dossier: Dossier{Code: code, CaseID: code, ProcedureCode: pr.proc.Code, ProcedureVersion: pr.proc.Version,
 		ProcedureName: pr.proc.Name, FieldCode: pr.proc.FieldCode, ProcessKey: pr.def.Key, ProcessVersion: pr.def.Version,
 		Channel: pr.sub.Channel, Applicant: pr.sub.Applicant, Representative: pr.sub.Representative, FormData: pr.sub.FormData,
 		ReceivingAgency: pr.place.ReceivingAgency, ReceivingUnit: pr.place.ReceivingUnit, CompetentAgency: pr.place.CompetentAgency,
-		State: pr.def.Initial, Status: StatusNew, NationalStatus: NationalStatus(StatusNew), SubmittedAt: ts(pr.now), CreatedBy: actorID(actor)}}
+		State: pr.def.Initial, Status: StatusNew, NationalStatus: NationalStatus(StatusNew), SubmittedAt: ts(pr.now), CreatedBy: by,
+		Owner: pr.sub.Owner}}
 	if r.id, err = insertDossier(ctx, tx, &r.Dossier); err != nil {
 		return nil, nil, err
 	}
 	if err := insertComponents(ctx, tx, r.id, pr.proc, pr.sub.Components); err != nil {
 		return nil, nil, err
 	}
-	if err := addInputFiles(ctx, tx, r.id, pr.sub.Components, pr.files, actorID(actor), pr.now, true); err != nil {
+	if err := addInputFiles(ctx, tx, r.id, pr.sub.Components, pr.files, by, pr.now, true); err != nil {
 		return nil, nil, err
 	}
 	if err := insertFees(ctx, tx, r.id, pr.proc.Fees); err != nil {
@@ -728,7 +735,11 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
-	out, replayed, err := runIdempotent(ctx, s, "submit", in.Actor, in.IdempotencyKey, in, func(tx *db.Tx) (Receipt, error) {
+	scope := actorID(in.Actor)
+	if in.Actor == nil && in.Owner != "" {
+		scope = ownerScope(in.Owner)
+	}
+	out, replayed, err := runIdempotent(ctx, s, "submit", scope, in.IdempotencyKey, in, func(tx *db.Tx) (Receipt, error) {
 		r, c, err := s.record(ctx, tx, pr, in.Actor, pr.sla)
 		if err != nil {
 			return Receipt{}, err
@@ -777,7 +788,7 @@ func (s *Service) Receive(ctx context.Context, in ReceiveInput) (Receipt, error)
 	if err = merge(ds, err); err != nil {
 		return Receipt{}, err
 	}
-	out, replayed, err := runIdempotent(ctx, s, "receive", in.Actor, in.IdempotencyKey, in, func(tx *db.Tx) (Receipt, error) {
+	out, replayed, err := runIdempotent(ctx, s, "receive", actorID(in.Actor), in.IdempotencyKey, in, func(tx *db.Tx) (Receipt, error) {
 		r, _, err := s.record(ctx, tx, pr, in.Actor, s.slaFor(pr, now))
 		if err != nil {
 			return Receipt{}, err
@@ -847,7 +858,7 @@ func (s *Service) receiveExisting(ctx context.Context, in ReceiveInput) (Receipt
 		Code string
 		ReceiveInput
 	}{r.Code, in}
-	out, replayed, err := runIdempotent(ctx, s, "receive", in.Actor, in.IdempotencyKey, req, func(tx *db.Tx) (Receipt, error) {
+	out, replayed, err := runIdempotent(ctx, s, "receive", actorID(in.Actor), in.IdempotencyKey, req, func(tx *db.Tx) (Receipt, error) {
 		r, err := loadDossier(ctx, tx, in.DossierCode, lockClause(tx))
 		if err != nil {
 			return Receipt{}, err

@@ -48,7 +48,7 @@ func TestNineStepPath(t *testing.T) {
 		if len(got.Fees) != 1 || got.Fees[0].Amount != 75000 || got.Fees[0].Status != dossier.FeeUnpaid {
 			t.Fatalf("fees = %+v; want the procedure's fee, unpaid", got.Fees)
 		}
-		if got.ProcedureVersion != 2 || got.ProcessKey != workflow.OneStop || got.ProcessVersion != 1 {
+		if got.ProcedureVersion != 2 || got.ProcessKey != workflow.OneStop || got.ProcessVersion != 2 {
 			t.Fatalf("pinned procedure %d, process %s v%d", got.ProcedureVersion, got.ProcessKey, got.ProcessVersion)
 		}
 		if got.DivisionUnit != division || got.AgencyUnit != dept || got.CompetentAgency != dept || got.ReceivedBy != officer.PersonID {

@@ -44,8 +44,27 @@ func Migrations() []db.Migration {
 				return fmt.Errorf("dossier search index: %w", err)
 			}
 			return nil
-		}}}
+		}},
+		{Module: "dossier", Version: 2, Name: "owner account of portal dossiers, applicants' ratings", Up: schemaV2}}
 }
+
+// schemaV2 links dossiers submitted on the portal to the applicant's
+// account (owner; '' for counter and national-portal dossiers) and stores
+// the applicant's rating of a finished dossier (one per dossier, §9).
+const schemaV2 = `
+ALTER TABLE dossiers ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+CREATE INDEX dossiers_owner ON dossiers (owner, id);
+
+CREATE TABLE dossier_ratings (
+	dossier_id BIGINT PRIMARY KEY REFERENCES dossiers (id),
+	owner TEXT NOT NULL,
+	scores TEXT NOT NULL, -- JSON object: criterion key -> 1..5
+	comment TEXT NOT NULL,
+	competent_agency TEXT NOT NULL,
+	rated_at {{time}} NOT NULL
+);
+CREATE INDEX dossier_ratings_agency ON dossier_ratings (competent_agency, rated_at);
+`
 
 const schemaV1 = `
 CREATE TABLE dossiers (
@@ -249,7 +268,7 @@ const dossierColumns = `d.id, d.code, d.case_id, d.procedure_code, d.procedure_v
 	d.receiving_agency, d.receiving_unit, d.competent_agency, d.division_unit, d.agency_unit,
 	d.state, d.status, d.national_status, d.outcome, d.version, d.unit, d.assignee,
 	d.submitted_at, d.received_at, d.due_at, d.finished_at, d.returned_at, d.ended_at, d.paused_at, d.paused_seconds,
-	d.received_by, d.created_by, d.updated_at`
+	d.received_by, d.created_by, d.updated_at, d.owner`
 
 func scanDossier(sc interface{ Scan(...any) error }) (*row, error) {
 	var r row
@@ -261,7 +280,7 @@ func scanDossier(sc interface{ Scan(...any) error }) (*row, error) {
 		&r.ReceivingAgency, &r.ReceivingUnit, &r.CompetentAgency, &r.DivisionUnit, &r.AgencyUnit,
 		&r.State, &r.Status, &r.NationalStatus, &r.Outcome, &r.Version, &r.Unit, &r.Assignee,
 		&r.SubmittedAt, &received, &due, &finished, &returned, &ended, &paused, &r.PausedSeconds,
-		&r.ReceivedBy, &r.CreatedBy, &r.UpdatedAt)
+		&r.ReceivedBy, &r.CreatedBy, &r.UpdatedAt, &r.Owner)
 	if err != nil {
 		return nil, err
 	}
@@ -315,15 +334,15 @@ func insertDossier(ctx context.Context, tx *db.Tx, d *Dossier) (int64, error) {
 	applicant_phone, applicant_email, applicant_address, representative, form_data,
 	receiving_agency, receiving_unit, competent_agency, division_unit, agency_unit,
 	state, status, national_status, outcome, version, unit, assignee,
-	submitted_at, paused_seconds, received_by, created_by, updated_at, search_text)
+	submitted_at, paused_seconds, received_by, created_by, updated_at, search_text, owner)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-	$24, $25, $26, '', 0, $27, '', $28, 0, '', $29, $28, $30) RETURNING id`,
+	$24, $25, $26, '', 0, $27, '', $28, 0, '', $29, $28, $30, $31) RETURNING id`,
 		d.Code, d.CaseID, d.ProcedureCode, d.ProcedureVersion, d.ProcedureName, d.FieldCode,
 		d.ProcessKey, d.ProcessVersion, int(d.Channel), string(d.Applicant.Type), d.Applicant.Name, d.Applicant.PersonalID, d.Applicant.TaxCode,
 		d.Applicant.Phone, d.Applicant.Email, d.Applicant.Address, rep, string(d.FormData),
 		d.ReceivingAgency, d.ReceivingUnit, d.CompetentAgency, d.DivisionUnit, d.AgencyUnit,
 		d.State, string(d.Status), d.NationalStatus, d.ReceivingUnit, ts(d.SubmittedAt), d.CreatedBy,
-		search.Text(append(searchFields(d), d.Code)...)).Scan(&id)
+		search.Text(append(searchFields(d), d.Code)...), d.Owner).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert dossier %s: %w", d.Code, err)
 	}

@@ -24,7 +24,7 @@ func TestNineStepPath(t *testing.T) {
 	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		c := e.start(workflow.OneStop, "c1")
-		if c.State != "checking" || c.Status != 1 || c.Version != 1 || !c.DueAt.IsZero() || c.DefinitionVersion != 1 {
+		if c.State != "checking" || c.Status != 1 || c.Version != 1 || !c.DueAt.IsZero() || c.DefinitionVersion != 2 {
 			t.Fatalf("started case = %+v; want checking, status 1, version 1, no due date before reception", c)
 		}
 		if got := keys(e.timers("c1")); len(got) != 0 {
@@ -554,12 +554,13 @@ func TestPinnedVersion(t *testing.T) {
 		}
 
 		res := e.do(workflow.Input{CaseID: "old", Action: "draft_result", Actor: handler, Attachments: draft})
-		if res.Case.State != "approving" || res.Case.DefinitionVersion != 1 {
-			t.Fatalf("running case moved to %s (v%d); want approving under v1", res.Case.State, res.Case.DefinitionVersion)
+		shipped := shippedVersion(t, docs["one-stop.json"])
+		if res.Case.State != "approving" || res.Case.DefinitionVersion != shipped {
+			t.Fatalf("running case moved to %s (v%d); want approving under v%d", res.Case.State, res.Case.DefinitionVersion, shipped)
 		}
 		c := e.start(workflow.OneStop, "new")
-		if c.DefinitionVersion != 2 {
-			t.Fatalf("new case pinned v%d, want the latest (2)", c.DefinitionVersion)
+		if c.DefinitionVersion != shipped+1 {
+			t.Fatalf("new case pinned v%d, want the latest (%d)", c.DefinitionVersion, shipped+1)
 		}
 		e.receive("new")
 		e.do(workflow.Input{CaseID: "new", Action: "assign", Actor: head, Assignee: handler.ID})
@@ -572,7 +573,10 @@ func TestPinnedVersion(t *testing.T) {
 		for _, i := range infos {
 			got = append(got, fmt.Sprintf("%s/%d", i.Key, i.Version))
 		}
-		if want := []string{"one-stop/1", "one-stop/2", "one-stop-interagency/1", "one-stop-same-day/1"}; !slices.Equal(got, want) {
+		want := []string{fmt.Sprintf("one-stop/%d", shipped), fmt.Sprintf("one-stop/%d", shipped+1),
+			fmt.Sprintf("one-stop-interagency/%d", shippedVersion(t, docs["one-stop-interagency.json"])),
+			fmt.Sprintf("one-stop-same-day/%d", shippedVersion(t, docs["one-stop-same-day.json"]))}
+		if !slices.Equal(got, want) {
 			t.Fatalf("definitions = %v, want %v", got, want)
 		}
 	})
@@ -596,13 +600,23 @@ func TestSameDayCutoff(t *testing.T) {
 
 // oneStopV2 derives version 2 of the one-stop process in which the division
 // head's approval is skipped (the draft goes straight to signing).
+// shippedVersion is the version of a shipped definition document.
+func shippedVersion(t *testing.T, doc []byte) int {
+	t.Helper()
+	var v struct{ Version int }
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Version
+}
+
 func oneStopV2(t *testing.T, v1 []byte) []byte {
 	t.Helper()
 	var doc map[string]any
 	if err := json.Unmarshal(v1, &doc); err != nil {
 		t.Fatal(err)
 	}
-	doc["version"] = 2
+	doc["version"] = doc["version"].(float64) + 1
 	doc["description"] = "Bỏ bước duyệt"
 	for _, s := range doc["states"].([]any) {
 		st := s.(map[string]any)
