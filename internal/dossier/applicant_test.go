@@ -45,7 +45,7 @@ func TestMineAndGetMine(t *testing.T) {
 		}
 		a2 := e.submitOnline("acc-hoa", "k2")
 		e.submitOnline("acc-other", "k1") // same key, other owner: its own dossier
-		e.receive("Counter Applicant")   // no owner
+		e.receive("Counter Applicant")    // no owner
 
 		page, err := e.s.Mine(e.ctx, "acc-hoa", 1, "")
 		if err != nil || len(page.Items) != 1 || page.Items[0].Code != a2.Code || page.Next == "" {

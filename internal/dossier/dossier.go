@@ -527,8 +527,8 @@ type Dossier struct {
 	CreatedBy     string    `json:"created_by"`
 	// Owner is the portal account that submitted the dossier ('' for
 	// dossiers received at the counter or from the national portal).
-	Owner string `json:"owner,omitempty"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	Owner     string    `json:"owner,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 
 	Components []Component `json:"components"`
 	Fees       []Fee       `json:"fees"`

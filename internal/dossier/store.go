@@ -49,7 +49,7 @@ func Migrations() []db.Migration {
 }
 
 // schemaV2 links dossiers submitted on the portal to the applicant's
-// account (owner; '' for counter and national-portal dossiers) and stores
+// account (owner; ” for counter and national-portal dossiers) and stores
 // the applicant's rating of a finished dossier (one per dossier, §9).
 const schemaV2 = `
 ALTER TABLE dossiers ADD COLUMN owner TEXT NOT NULL DEFAULT '';
