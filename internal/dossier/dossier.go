@@ -562,7 +562,11 @@ type TimelineEntry struct {
 	Signature   string                `json:"signature,omitempty"`
 	SendBack    bool                  `json:"send_back,omitempty"`
 	DueAt       time.Time             `json:"due_at,omitzero"`
-	Version     int64                 `json:"version"`
+	// StepDueAt is the deadline of the step the entry hands the dossier to
+	// (the state's own SLA on the working-day calendar, continued after a
+	// pause); zero when the step has none and only DueAt applies.
+	StepDueAt time.Time `json:"step_due_at,omitzero"`
+	Version   int64     `json:"version"`
 }
 
 // Pause is an interval during which the dossier's clock stood still (§6).

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/identity"
@@ -348,7 +349,7 @@ func handoffs(d *Dossier, nm *namer) []pdf.Handoff {
 			continue // the submission itself: the reception row follows
 		}
 		row := pdf.Handoff{Step: h.StateName, From: pdf.Party{Name: nm.personName(h.Actor), Unit: nm.unit(h.Unit)},
-			SentAt: h.At, DueAt: h.DueAt, Note: h.Comment}
+			SentAt: h.At, DueAt: earliestDue(h.StepDueAt, h.DueAt), Note: h.Comment}
 		if i+1 < len(tl) {
 			next := tl[i+1]
 			row.To = pdf.Party{Name: nm.personName(next.Actor), Unit: nm.unit(next.Unit)}
@@ -365,6 +366,14 @@ func handoffs(d *Dossier, nm *namer) []pdf.Handoff {
 		out = append(out, row)
 	}
 	return out
+}
+
+// earliestDue is the earlier of two deadlines, ignoring unset ones.
+func earliestDue(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // defectLine is a defect as one line of form 02.

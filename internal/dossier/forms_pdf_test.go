@@ -120,7 +120,7 @@ func TestFormsAPI(t *testing.T) {
 		a.act(dossier.ActInput{DossierCode: rc.Code, Action: "assign", Actor: head, Assignee: handler.PersonID})
 		txt = downloadForm(t, a, rc.Code, "06", "handler-1")
 		mustContain(t, "form 06", txt, "PHIẾU KIỂM SOÁT QUÁ TRÌNH", rc.Code, "Nguyễn Thị Ánh Tuyết",
-			"Đặng Quốc Hưng", "Lê Văn Cường", "Trần Thị Bích Ngọc", "Trước hạn")
+			"Đặng Quốc Hưng", "Lê Văn Cường", "Trần Thị Bích Ngọc", "Đúng hạn")
 
 		// Form 03 of a dossier that was received, not refused: 409.
 		r := a.do(t, "GET", "/api/v1/dossiers/"+rc.Code+"/forms/03", "officer-1", nil)
@@ -194,4 +194,32 @@ func TestFormTemplatePinnedAtReception(t *testing.T) {
 	if _, err := a.s.Form(a.ctx, before.Code, "99", officer); !errors.Is(err, dossier.ErrNotFound) {
 		t.Fatalf("form 99: %v; want ErrNotFound", err)
 	}
+}
+
+// Form 06 judges each hand-off against the step's own deadline (§7: "each
+// hand-off as early/on time/late"): the division head assigns the dossier
+// after the 4 office hours of the assignment step, so that hand-off is late
+// although the dossier is well within its 10 working days.
+func TestFormControlJudgesEachStep(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		a := newFormsAPI(t, d, nil)
+		a.clock.Set(at(2026, 3, 2, 9, 0))
+		rc := a.receive("Nguyễn Thị Ánh Tuyết")
+		a.clock.Set(at(2026, 3, 3, 16, 0)) // next day: the 4 hours ran out on Monday afternoon
+		a.act(dossier.ActInput{DossierCode: rc.Code, Action: "assign", Actor: head, Assignee: handler.PersonID})
+
+		got := a.get(rc.Code, head)
+		var receive dossier.TimelineEntry
+		for _, h := range got.Timeline {
+			if h.Action == "receive" {
+				receive = h
+			}
+		}
+		sameTime(t, "assignment step due (4 office hours)", receive.StepDueAt, at(2026, 3, 2, 15, 0))
+		if !receive.StepDueAt.Before(receive.DueAt) {
+			t.Fatalf("step due %v is not before the dossier's due %v", receive.StepDueAt, receive.DueAt)
+		}
+		txt := downloadForm(t, a, rc.Code, "06", "head-1")
+		mustContain(t, "form 06", txt, "Quá hạn")
+	})
 }

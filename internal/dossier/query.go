@@ -56,6 +56,7 @@ func (s *Service) detail(ctx context.Context, r *row, wa workflow.Actor) (*Dossi
 			StateName: stateName(def, h.To), Status: h.Status, Branch: h.Branch, Actor: h.ActorID, Role: h.Role, Unit: h.Unit,
 			Comment: h.Comment, Attachments: h.Attachments, Signature: h.Signature, SendBack: h.SendBack, DueAt: h.DueAt, Version: h.Version})
 	}
+	s.stepDeadlines(d.Timeline, def)
 	pauses, err := s.wf.Pauses(ctx, r.CaseID)
 	if err != nil {
 		return nil, err
@@ -97,6 +98,28 @@ func (s *Service) viewable(ctx context.Context, code string, actor *identity.Pri
 		}
 	}
 	return r, nil
+}
+
+// stepDeadlines fills the timeline's step deadlines the way the engine
+// sets them: a step with an SLA is due SLA after it is entered; a step
+// resumed after a pause keeps its deadline shifted by the pause's working
+// time. Inter-agency branch steps keep only their branch's DueAt.
+func (s *Service) stepDeadlines(tl []TimelineEntry, def *workflow.Definition) {
+	cal := s.cal()
+	last := map[string]time.Time{}
+	for i := range tl {
+		h := &tl[i]
+		st, ok := def.State(h.To)
+		if !ok || st.SLA == nil || h.Branch != "" || st.Kind != workflow.KindNormal {
+			continue
+		}
+		due := st.SLA.After(cal, h.At)
+		if from, ok := def.State(h.From); ok && from.Kind == workflow.KindPaused && !last[h.To].IsZero() && i > 0 {
+			due = cal.AddWorkingHours(last[h.To], cal.WorkingTimeBetween(tl[i-1].At, h.At))
+		}
+		last[h.To] = due
+		h.StepDueAt = due
+	}
 }
 
 func actionName(def *workflow.Definition, h workflow.HistoryEntry) string {
