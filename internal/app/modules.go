@@ -184,6 +184,7 @@ func (a *App) routeModules(mux *http.ServeMux) error {
 		return err
 	}
 	work.People = a.Identity
+	work.Stats = a.Stats
 	work.Routes(mux)
 	a.Shell.AddNav(dossierui.NavItems()...)
 	a.Web.Cards = append(a.Web.Cards, dossierui.HomeCards()...)

@@ -61,6 +61,7 @@ const ReplayedHeader = "Idempotent-Replayed"
 //	POST /api/v1/dossiers/{code}/results                add a result (multipart fields + "file", or JSON with file_hash)
 //	GET  /api/v1/dossiers/{code}/results                every version of the results
 //	GET  /api/v1/lookup?code=&phone4=                   public lookup (§9), no personal data
+//	GET  /api/v1/units/{unit}/tracking-book?from=&to=  form 07 of a desk for a period (PDF)
 //	GET  /api/v1/lookup/result?code=&phone4=&result_code=  the applicant's e-result
 func (h *Handlers) Routes(mux *http.ServeMux) {
 	for _, rt := range h.routes() {
@@ -92,6 +93,7 @@ func (h *Handlers) routes() []route {
 		{"POST /api/v1/dossiers/{code}/results", h.addResult},
 		{"GET /api/v1/dossiers/{code}/results", h.results},
 		{"GET /api/v1/lookup", h.lookup},
+		{"GET /api/v1/units/{unit}/tracking-book", h.trackingBook},
 		{"GET /api/v1/lookup/result", h.lookupResult},
 	}
 }

@@ -54,6 +54,8 @@ func Migrations() []db.Migration {
 const schemaV2 = `
 ALTER TABLE dossiers ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 CREATE INDEX dossiers_owner ON dossiers (owner, id);
+-- Form 07: the dossiers a desk received in a period.
+CREATE INDEX dossiers_desk_received ON dossiers (receiving_unit, received_at);
 
 CREATE TABLE dossier_ratings (
 	dossier_id BIGINT PRIMARY KEY REFERENCES dossiers (id),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/dossier/stats"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/calendar"
 	"github.com/congso/congso/internal/platform/i18n"
@@ -56,6 +57,8 @@ type Pages struct {
 	// adds up the workflow's inbox counts of each unit's role queues (and,
 	// with People, of the unit's officials' assigned work).
 	UnitLoads func(ctx context.Context, units []string) ([]UnitLoad, error)
+	// Stats, when set, adds the §11 statistics to the reports page.
+	Stats *stats.Service
 
 	svc       *dossier.Service
 	cat       *catalog.Service
@@ -91,6 +94,8 @@ func NewPages(svc *dossier.Service, cat *catalog.Service, wf *workflow.Service, 
 //	GET  /work/receive                         counter reception: ?q= procedure search, ?procedure= the form
 //	POST /work/receive                         check completeness, receive, request supplement or refuse
 //	GET  /work/overview                        leaders' overview by unit ?agency=
+//	GET  /work/reports                         §11 statistics ?from=&to=&group_by=&agency=&format=csv, and the form 07 form
+//	GET  /work/tracking-book                   form 07 of a desk ?unit=&from=&to= (PDF)
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /work", p.inbox)
 	mux.HandleFunc("GET /work/dossiers/{code}", p.dossierPage)
@@ -102,6 +107,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /work/receive", p.receiveForm)
 	mux.HandleFunc("POST /work/receive", p.receivePost)
 	mux.HandleFunc("GET /work/overview", p.overview)
+	mux.HandleFunc("GET /work/reports", p.reports)
+	mux.HandleFunc("GET /work/tracking-book", p.trackingBook)
 }
 
 // ActionOverview is the identity action that opens the leaders' overview:
@@ -119,6 +126,8 @@ func NavItems() []web.NavItem {
 			Visible: func(u *web.User) bool { return u.Can(string(identity.ActionDossierReceive)) }},
 		{Path: "/work/overview", Label: "dossierui.nav.overview", Order: 22,
 			Visible: func(u *web.User) bool { return u.Can(string(ActionOverview)) }},
+		{Path: "/work/reports", Label: "dossierui.nav.reports", Order: 23,
+			Visible: func(u *web.User) bool { return u.Can(string(ActionOverview)) || u.Can(string(dossier.ActionView)) }},
 	}
 }
 

@@ -1,0 +1,98 @@
+package dossierui_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/dossier/stats"
+	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/db/dbtest"
+)
+
+// feedStats builds the statistics from the dossier events in the outbox,
+// as the stats subscriber does in the app.
+func feedStats(t *testing.T, d *db.DB, e *env) *stats.Service {
+	t.Helper()
+	s := stats.New(d, stats.Config{Now: e.clock.Now})
+	_, err := s.Rebuild(e.ctx, func(ctx context.Context, yield func(dossier.Event) error) error {
+		rows, err := d.Read().QueryContext(ctx, `SELECT topic, payload FROM outbox_events ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var topic, payload string
+			if err := rows.Scan(&topic, &payload); err != nil {
+				return err
+			}
+			if !slices.Contains(stats.Topics, topic) {
+				continue
+			}
+			var ev dossier.Event
+			if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+				return err
+			}
+			if err := yield(ev); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// §11 on the leaders' reports page, as a table and as CSV; form 07 for
+// the desk's officer.
+func TestReportsPage(t *testing.T) {
+	dbtest.Each(t, migrations2(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		e.receive()
+		e.receive()
+		e.pages.Stats = feedStats(t, d, e)
+
+		res := e.get("/work/reports?from=2026-03-01&to=2026-03-31&group_by=agency", leader)
+		if res.status != http.StatusOK || !strings.Contains(res.body, `id="stats-table"`) {
+			t.Fatalf("reports page: %d\n%s", res.status, res.body)
+		}
+		table := res.body[strings.Index(res.body, `id="stats-table"`):]
+		table = table[:strings.Index(table, "</table>")]
+		if !strings.Contains(table, "<td>2</td>") || !strings.Contains(table, "Tổng cộng") {
+			t.Fatalf("statistics table does not count the 2 received dossiers:\n%s", table)
+		}
+		csv := e.get("/work/reports?from=2026-03-01&to=2026-03-31&group_by=field&format=csv", leader)
+		if csv.status != http.StatusOK || !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") ||
+			!strings.Contains(csv.body, "Tiếp nhận trong kỳ") || !strings.Contains(csv.body, "Tổng cộng,0,2,") {
+			t.Fatalf("CSV: %d %s\n%s", csv.status, csv.header.Get("Content-Type"), csv.body)
+		}
+		bad := e.get("/work/reports?from=2026-13-01&to=2026-03-31", leader)
+		if bad.status != http.StatusOK || !strings.Contains(bad.body, `aria-invalid="true"`) {
+			t.Fatalf("bad date: %d; want the form with the field marked", bad.status)
+		}
+		// The desk officer has no statistics, but prints the book.
+		page := e.get("/work/reports", officer)
+		if page.status != http.StatusOK || strings.Contains(page.body, `id="stats-form"`) || !strings.Contains(page.body, `id="book-form"`) {
+			t.Fatalf("officer's reports page: %d\n%s", page.status, page.body)
+		}
+		book := e.get("/work/tracking-book?unit="+desk+"&from=2026-03-01&to=2026-03-31", officer)
+		if book.status != http.StatusOK || !strings.HasPrefix(book.body, "%PDF-") {
+			t.Fatalf("tracking book: %d %.100s", book.status, book.body)
+		}
+		if r := e.get("/work/tracking-book?unit="+desk+"&from=2026-03-01&to=2026-03-31", stranger); r.status != http.StatusForbidden {
+			t.Fatalf("another desk's officer prints the book: %d", r.status)
+		}
+		if r := e.get("/work/tracking-book?unit="+desk+"&from=2026-03-31&to=2026-03-01", officer); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Ngày kết thúc") {
+			t.Fatalf("reversed period: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// migrations2 adds the statistics tables to the workspace's.
+func migrations2() []db.Migration { return append(migrations(), stats.Migrations()...) }
