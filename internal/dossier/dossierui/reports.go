@@ -241,4 +241,3 @@ func (p *Pages) trackingBook(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Write(b)
 }
-
