@@ -310,5 +310,34 @@ func TestAccessibilityAudit(t *testing.T) {
 			}
 			audit(ctx, t, axeJS, "/admin/catalog/procedures/new (errors)")
 		})
+
+		// The officials' workspace: the counter officer's and a leader's pages.
+		for _, who := range []struct {
+			user  string
+			pages []string
+		}{
+			{"motcua", []string{"/work", "/work?tab=overdue", "/work/receive", "/work/receive?q=giay+phep+xay+dung", "/work/reports"}},
+			{"lanhdao", []string{"/work/overview", "/work/reports", "/work/reports?group_by=field"}},
+		} {
+			t.Run("work/"+who.user+"/"+lang, func(t *testing.T) {
+				ctx := phoneBrowser(t)
+				if lang != "vi" {
+					open(ctx, t, s.URL, "/lang?to="+lang+"&next=/", 200, lang)
+				}
+				if err := chromedp.Do(ctx,
+					chromedp.Navigate(s.URL+"/login"),
+					chromedp.SendKeys(`#username`, who.user),
+					chromedp.SendKeys(`#password`, "demo-congso-2026"),
+					chromedp.Submit(`#password`),
+					chromedp.WaitVisible(`.who`),
+				); err != nil {
+					t.Fatalf("sign in %s: %v", who.user, err)
+				}
+				for _, p := range who.pages {
+					open(ctx, t, s.URL, p, 200, lang)
+					audit(ctx, t, axeJS, p+" ("+who.user+")")
+				}
+			})
+		}
 	}
 }

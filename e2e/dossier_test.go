@@ -46,9 +46,9 @@ var mainSteps = []string{"assign", "draft_result", "approve", "sign", "transfer"
 // handler transfers and the clerk issues (7–8), the officer returns (9).
 // Each official finds the dossier in their inbox and sees only their own
 // action form; the end page shows the final status and a timeline naming
-// who did each step. Two side paths: a supplement request during
-// appraisal (the clock pauses) and a refusal at the counter, whose reason
-// is required.
+// who did each step. Side paths: a supplement request during appraisal
+// (the clock pauses, then resumes), an extension with its apology letter,
+// and a refusal at the counter, whose reason is required.
 func TestDossierNineStepsInBrowser(t *testing.T) {
 	s := startServer(t)
 	pdf := writePDF(t, "don-de-nghi.pdf", "Don de nghi cap giay phep xay dung")
@@ -134,6 +134,12 @@ func TestDossierNineStepsInBrowser(t *testing.T) {
 	if !strings.Contains(resumed.main, "Thời gian tạm dừng") {
 		t.Errorf("B's page does not list the pause")
 	}
+
+	// Extension (§3, form 04): the handler cannot finish B in time and
+	// extends it before the due date, giving the reason; the appointment
+	// moves and the apology letter is offered.
+	handler = signIn(t, s, "chuyenvien", nameHandler)
+	extend(t, handler, s, codeB, "Cần lấy thêm ý kiến của Sở Nông nghiệp và Môi trường", time.Now().AddDate(0, 3, 0))
 
 	// The end: final status, no forms, every step with its official.
 	end := readDossier(t, officer, s, codeA)
@@ -480,6 +486,38 @@ func act(t *testing.T, ss *session, s *server, code, key string, fields, files m
 	}
 	if slices.Contains(after.actions, key) {
 		t.Fatalf("%s: after %s the form is still offered (step %q):\n%s", ss.user, key, after.state, ss.describe())
+	}
+}
+
+// extend takes the extension on the dossier page: the reason and the new
+// date are required; after it the page shows the new appointment, the
+// notice with the reason and the apology letter (form 04).
+func extend(t *testing.T, ss *session, s *server, code, reason string, due time.Time) {
+	t.Helper()
+	d := readDossier(t, ss, s, code)
+	expectOnlyAction(t, ss, d, "extend")
+	form := actionForm("extend")
+	// Without a date the browser's own check (required) keeps the form;
+	// the server refuses it too, but the page must not lose the reason.
+	ss.do(t, "extend "+code,
+		chromedp.SetValue(form+` [name="comment"]`, reason),
+		chromedp.SetValue(form+` [name="new_due"]`, due.Format("2006-01-02")),
+		markStale(), chromedp.Click(form+` button[type="submit"]`), chromedp.WaitVisible(fresh(`#timeline`)))
+	if eval[bool](t, ss, `!!document.querySelector('#problem')`) {
+		t.Fatalf("%s: the extension of %s was refused:\n%s", ss.user, code, ss.describe())
+	}
+	after := readDossier(t, ss, s, "")
+	if want := due.Format("02/01/2006"); !strings.Contains(after.main, want) {
+		t.Errorf("after the extension the page does not show the new appointment %s:\n%s", want, after.main)
+	}
+	if !strings.Contains(after.main, reason) {
+		t.Errorf("after the extension the page does not show the reason %q", reason)
+	}
+	if !eval[bool](t, ss, `[...document.querySelectorAll('main a[href*="/forms/04"]')].length > 0`) {
+		t.Errorf("after the extension the apology letter (form 04) is not offered:\n%s", after.main)
+	}
+	if !slices.ContainsFunc(after.timeline, func(li string) bool { return strings.Contains(li, "Gia hạn") && strings.Contains(li, nameHandler) }) {
+		t.Errorf("the timeline lacks the extension by %s:\n%s", nameHandler, strings.Join(after.timeline, "\n"))
 	}
 }
 
