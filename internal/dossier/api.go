@@ -63,8 +63,19 @@ const ReplayedHeader = "Idempotent-Replayed"
 //	GET  /api/v1/lookup?code=&phone4=                   public lookup (§9), no personal data
 //	GET  /api/v1/units/{unit}/tracking-book?from=&to=  form 07 of a desk for a period (PDF)
 //	GET  /api/v1/lookup/result?code=&phone4=&result_code=  the applicant's e-result
+//
+// and the applicant's own (the signed-in person's portal dossiers):
+//
+//	GET  /api/v1/me/dossiers                            my dossiers, newest first
+//	GET  /api/v1/me/dossiers/{code}                     one, as the applicant sees it
+//	GET  /api/v1/me/dossiers/{code}/files/{hash}        a file I handed in, or an issued result
+//	POST /api/v1/me/dossiers/{code}/supplement          answer a supplement request (Idempotency-Key)
+//	POST /api/v1/me/dossiers/{code}/withdrawal          withdraw (Idempotency-Key)
+//	GET  /api/v1/me/dossiers/{code}/rating              my rating
+//	POST /api/v1/me/dossiers/{code}/rating              rate a finished dossier, once (§9)
+//	GET  /api/v1/rating-criteria                        the 12 criteria
 func (h *Handlers) Routes(mux *http.ServeMux) {
-	for _, rt := range h.routes() {
+	for _, rt := range append(h.routes(), h.meRoutes()...) {
 		mux.HandleFunc(rt.pattern, rt.handler)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/calendar"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/db/dbtest"
@@ -257,6 +258,54 @@ func TestRating(t *testing.T) {
 		b, _ := json.Marshal(r)
 		if !bytes.Contains(b, []byte(`"overall":5`)) {
 			t.Fatalf("rating JSON = %s", b)
+		}
+	})
+}
+
+// The applicant's JSON API: my list, my dossier, a withdrawal with an
+// idempotency key; another citizen gets 404, an anonymous caller 401.
+func TestMeAPI(t *testing.T) {
+	hoa := &identity.Principal{PersonID: "acc-hoa", Username: "hoa", FullName: "Nguyễn Thị Hoa", Kind: identity.KindApplicant}
+	other := &identity.Principal{PersonID: "acc-other", Username: "other", FullName: "Người khác", Kind: identity.KindApplicant}
+	users[hoa.PersonID], users[other.PersonID] = hoa, other
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		a := newAPI(t, d)
+		rc := a.submitOnline("acc-hoa", "")
+		r := a.do(t, "GET", "/api/v1/me/dossiers", "acc-hoa", nil)
+		var list struct {
+			Items []dossier.Summary `json:"items"`
+		}
+		r.decode(t, &list)
+		if r.status != 200 || len(list.Items) != 1 || list.Items[0].Code != rc.Code {
+			t.Fatalf("my list: %d %s", r.status, r.body)
+		}
+		if r := a.do(t, "GET", "/api/v1/me/dossiers", "", nil); r.status != 401 {
+			t.Fatalf("anonymous list: %d", r.status)
+		}
+		if r := a.do(t, "GET", "/api/v1/me/dossiers/"+rc.Code, "acc-other", nil); r.status != 404 {
+			t.Fatalf("another citizen reads my dossier: %d", r.status)
+		}
+		r = a.do(t, "POST", "/api/v1/me/dossiers/"+rc.Code+"/withdrawal", "acc-hoa", map[string]any{"reason": ""})
+		if p := r.problem(t); r.status != 422 || p.Detail == "" {
+			t.Fatalf("withdraw without reason: %d %s", r.status, r.body)
+		}
+		body := map[string]any{"reason": "Nộp nhầm thủ tục"}
+		r = a.do(t, "POST", "/api/v1/me/dossiers/"+rc.Code+"/withdrawal", "acc-hoa", body, "Idempotency-Key", "w-1")
+		again := a.do(t, "POST", "/api/v1/me/dossiers/"+rc.Code+"/withdrawal", "acc-hoa", body, "Idempotency-Key", "w-1")
+		if r.status != 200 || again.status != 200 || again.header.Get(dossier.ReplayedHeader) != "true" {
+			t.Fatalf("withdraw: %d %s; retry %d %s", r.status, r.body, again.status, again.header)
+		}
+		r = a.do(t, "GET", "/api/v1/me/dossiers/"+rc.Code, "acc-hoa", nil)
+		var got dossier.Dossier
+		r.decode(t, &got)
+		if got.Status != dossier.StatusWithdrawn {
+			t.Fatalf("after withdrawal: %s", got.Status)
+		}
+		r = a.do(t, "GET", "/api/v1/rating-criteria", "", nil)
+		var crit []dossier.RatingCriterion
+		r.decode(t, &crit)
+		if r.status != 200 || len(crit) != 12 {
+			t.Fatalf("criteria: %d %s", r.status, r.body)
 		}
 	})
 }
