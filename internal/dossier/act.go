@@ -51,7 +51,8 @@ type ActInput struct {
 	Signature string `json:"signature,omitempty"`
 	// Assignee is the handler of assign and reassign.
 	Assignee string `json:"assignee,omitempty"`
-	// NewDue is the new appointment date of an extension (form 04).
+	// NewDue is the new appointment of an extension (form 04); a date at
+	// midnight (Vietnam time) means the close of that day's office hours.
 	NewDue time.Time `json:"new_due,omitzero"`
 	// Branch names the inter-agency branch acted on; Branches the agencies
 	// a consultation starts.
@@ -287,6 +288,9 @@ func (s *Service) transition(ctx context.Context, tx *db.Tx, r *row, in ActInput
 	if err := ds.err(); err != nil {
 		return ActResult{}, err
 	}
+	if ext {
+		in.NewDue = s.closeOfDay(in.NewDue)
+	}
 	if len(in.Components) > 0 {
 		if err := supply(ctx, tx, r.id, in.Components, in.files, in.who(), now); err != nil {
 			return ActResult{}, err
@@ -328,6 +332,22 @@ func (s *Service) transition(ctx context.Context, tx *db.Tx, r *row, in ActInput
 		return ActResult{}, err
 	}
 	return out, nil
+}
+
+// closeOfDay moves an appointment given as a date (midnight, local time)
+// to the close of office hours of that day: a new appointment date is a
+// day, and the applicant may come until the office closes.
+func (s *Service) closeOfDay(t time.Time) time.Time {
+	cal := s.cal()
+	local := t.In(cal.Location())
+	if local.Hour() != 0 || local.Minute() != 0 || local.Second() != 0 {
+		return t
+	}
+	hours := cal.OfficeHours()
+	if len(hours) == 0 {
+		return t
+	}
+	return local.Add(hours[len(hours)-1].End)
 }
 
 // storedDefects is what the completeness check finds in a recorded

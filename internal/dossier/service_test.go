@@ -341,8 +341,9 @@ func TestExtension(t *testing.T) {
 		}
 		e.refused(dossier.ActInput{DossierCode: early.Code, Action: "extend", Actor: handler, Comment: "Cần thẩm tra thực địa",
 			NewDue: at(2026, 3, 10, 17, 0)}, dossier.ErrInvalid) // earlier than the current date
+		// A date without a time is an appointment until the office closes.
 		res := e.act(dossier.ActInput{DossierCode: early.Code, Action: "extend", Actor: handler, Comment: "Cần thẩm tra thực địa",
-			NewDue: at(2026, 3, 20, 17, 0)})
+			NewDue: at(2026, 3, 20, 0, 0)})
 		sameTime(t, "new appointment", res.DueAt, at(2026, 3, 20, 17, 0))
 		if res.Notice == nil || res.Notice.Form != "04" {
 			t.Fatalf("extension notice = %+v", res.Notice)

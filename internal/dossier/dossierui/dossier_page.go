@@ -351,8 +351,8 @@ func (p *Pages) act(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			formErrs["new_due"] = i18n.T(lang, "dossierui.act.bad_date")
 		} else {
-			// An appointment is for the close of the office day.
-			in.NewDue = time.Date(day.Year, day.Month, day.Day, 17, 0, 0, 0, web.Location)
+			// A date: the dossier service sets the close of that office day.
+			in.NewDue = day.In(web.Location)
 		}
 	}
 	for _, line := range lines(f.Get("branches")) {
