@@ -407,3 +407,39 @@ func (s *Service) RatingOf(ctx context.Context, code, owner string) (*Rating, er
 	}
 	return &out, nil
 }
+
+// RatingMetrics counts the ratings given in [from, to) for dossiers of a
+// competent agency ("" for all): "ratings" and "ratings_satisfied" (overall
+// 4 or 5), for the satisfaction group of the 766 index.
+func (s *Service) RatingMetrics(ctx context.Context, agency string, from, to time.Time) (map[string]float64, error) {
+	q := `SELECT scores FROM dossier_ratings WHERE rated_at >= $1 AND rated_at < $2`
+	args := []any{ts(from), ts(to)}
+	if agency != "" {
+		q += ` AND competent_agency = $3`
+		args = append(args, agency)
+	}
+	rows, err := s.db.Read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("rating metrics: %w", err)
+	}
+	defer rows.Close()
+	var n, satisfied float64
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("rating metrics: %w", err)
+		}
+		var sc map[string]int
+		if err := json.Unmarshal([]byte(raw), &sc); err != nil {
+			return nil, fmt.Errorf("rating metrics: %w", err)
+		}
+		n++
+		if sc["overall"] >= 4 {
+			satisfied++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rating metrics: %w", err)
+	}
+	return map[string]float64{"ratings": n, "ratings_satisfied": satisfied}, nil
+}

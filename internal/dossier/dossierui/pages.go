@@ -57,8 +57,10 @@ type Pages struct {
 	// adds up the workflow's inbox counts of each unit's role queues (and,
 	// with People, of the unit's officials' assigned work).
 	UnitLoads func(ctx context.Context, units []string) ([]UnitLoad, error)
-	// Stats, when set, adds the §11 statistics to the reports page.
-	Stats *stats.Service
+	// Stats, when set, adds the §11 statistics and the 766 index to the
+	// reports page; IndexSources give the index the other modules' metrics.
+	Stats        *stats.Service
+	IndexSources []stats.MetricSource
 
 	svc       *dossier.Service
 	cat       *catalog.Service
@@ -380,6 +382,9 @@ func funcs() template.FuncMap {
 	return template.FuncMap{
 		// fid turns an input name into an element id.
 		"fid": func(name string) string { return strings.NewReplacer(".", "_", "[", "_", "]", "").Replace(name) },
+		// percent prints a ratio (0–1) as a percentage, num a score.
+		"percent": func(f *float64) string { return strings.Replace(fmt.Sprintf("%.1f%%", *f*100), ".", ",", 1) },
+		"num":     func(f *float64) string { return strings.Replace(fmt.Sprintf("%.2f", *f), ".", ",", 1) },
 		"day": func(d calendar.Date) string {
 			if d.IsZero() {
 				return ""

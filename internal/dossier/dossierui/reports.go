@@ -38,6 +38,7 @@ type reportsView struct {
 	From, To string // the form's values, YYYY-MM-DD (To inclusive)
 	Problems map[string]string
 	Report   *stats.Report
+	Index    *stats.IndexResult
 	Rows     []reportRow
 	TotalRow reportRow
 	CSVURL   string
@@ -121,6 +122,10 @@ func (p *Pages) reports(w http.ResponseWriter, r *http.Request) {
 				return
 			default:
 				v.Report = rep
+				if v.Index, err = p.Stats.Index(ctx, stats.Query{From: from, To: to.AddDays(1), Agency: v.Agency}, nil, p.IndexSources...); err != nil {
+					p.fail(w, r, "/work/reports", err)
+					return
+				}
 				v.TotalRow = reportRow{Name: i18n.T(i18n.FromRequest(r), "dossierui.reports.total"), Counts: rep.Total}
 				for _, row := range rep.Rows {
 					name := row.Field

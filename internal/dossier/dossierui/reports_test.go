@@ -67,6 +67,9 @@ func TestReportsPage(t *testing.T) {
 		if !strings.Contains(table, "<td>2</td>") || !strings.Contains(table, "Tổng cộng") {
 			t.Fatalf("statistics table does not count the 2 received dossiers:\n%s", table)
 		}
+		if !strings.Contains(res.body, `id="index-table"`) || !strings.Contains(res.body, "Mức độ hài lòng") {
+			t.Fatalf("the 766 index is not on the reports page")
+		}
 		csv := e.get("/work/reports?from=2026-03-01&to=2026-03-31&group_by=field&format=csv", leader)
 		if csv.status != http.StatusOK || !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") ||
 			!strings.Contains(csv.body, "Tiếp nhận trong kỳ") || !strings.Contains(csv.body, "Tổng cộng,0,2,") {

@@ -15,6 +15,9 @@ import (
 // identity middleware put in the request context.
 type Handlers struct {
 	svc *Service
+	// Sources add other modules' metrics to the 766 index (digitization,
+	// payments, ratings, synchronisation); set before Routes.
+	Sources []MetricSource
 }
 
 // NewHandlers returns the handlers over svc.
@@ -27,11 +30,21 @@ func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 // The period is [from, to). The caller needs report.view: province-wide
 // for every agency, else for the agency asked (which may be omitted when
 // the caller has report.view in exactly one unit).
+//
+//	GET /api/v1/statistics/index766?from=&to=&agency=
+//
+// The second is the Decision 766 service-quality index of the period,
+// scored from the same figures and the other modules' metrics.
 func (h *Handlers) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/statistics", h.report)
+	mux.HandleFunc("GET /api/v1/statistics/index766", h.index)
 }
 
-func (h *Handlers) report(w http.ResponseWriter, r *http.Request) {
+func (h *Handlers) report(w http.ResponseWriter, r *http.Request) { h.serve(w, r, false) }
+
+func (h *Handlers) index(w http.ResponseWriter, r *http.Request) { h.serve(w, r, true) }
+
+func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, index bool) {
 	p := identity.PrincipalFrom(r.Context())
 	if !p.Authenticated() {
 		httpx.Error(w, r, httpx.Unauthorized(""))
@@ -73,7 +86,13 @@ func (h *Handlers) report(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, e)
 		return
 	}
-	rep, err := h.svc.Report(r.Context(), q)
+	var rep any
+	var err error
+	if index {
+		rep, err = h.svc.Index(r.Context(), q, nil, h.Sources...)
+	} else {
+		rep, err = h.svc.Report(r.Context(), q)
+	}
 	var qe *QueryError
 	if errors.As(err, &qe) {
 		for _, pr := range qe.Problems {
