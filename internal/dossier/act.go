@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/congso/congso/internal/identity"
@@ -75,10 +76,15 @@ type ActInput struct {
 	// applicant is the owner account acting through the portal (Respond,
 	// Withdraw); it acts in the process's "applicant" role.
 	applicant string
+	// system: the platform acts (a payment confirmed online).
+	system bool
 }
 
 // who is the acting account: the official, the applicant or the system.
 func (in *ActInput) who() string {
+	if in.system {
+		return workflow.SystemActorID
+	}
 	if in.applicant != "" {
 		return in.applicant
 	}
@@ -87,6 +93,9 @@ func (in *ActInput) who() string {
 
 // wfActor is the workflow's view of who acts.
 func (in *ActInput) wfActor() workflow.Actor {
+	if in.system {
+		return systemActor()
+	}
 	if in.applicant != "" {
 		return workflow.Actor{ID: in.applicant, Roles: map[string][]string{workflow.ProvinceWide: {RoleApplicant}}}
 	}
@@ -515,10 +524,55 @@ func (s *Service) MarkFeePaid(ctx context.Context, in FeePaymentInput) (Fee, err
 		if err := s.publish(ctx, tx, TopicFeePaid, ev); err != nil {
 			return err
 		}
-		return audit.Append(ctx, tx, audit.Entry{At: now, Actor: actorID(in.Actor), Action: AuditFeePaid, ObjectType: AuditObjectType,
-			ObjectID: r.Code, Unit: r.ReceivingUnit, Detail: map[string]any{"fee": in.N, "amount": out.Amount, "reference": in.Reference}})
+		if err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: actorID(in.Actor), Action: AuditFeePaid, ObjectType: AuditObjectType,
+			ObjectID: r.Code, Unit: r.ReceivingUnit, Detail: map[string]any{"fee": in.N, "amount": out.Amount, "reference": in.Reference}}); err != nil {
+			return err
+		}
+		if in.Actor != nil {
+			return nil // at the counter the officer confirms the payment as a step
+		}
+		fees[in.N-1] = out
+		return s.resumeWhenPaid(ctx, tx, r, fees, in.Reference, now)
 	})
 	return out, err
+}
+
+// resumeWhenPaid takes the process's "payment_confirmed" step as the system
+// when the dossier waits for its fees (§8) and none is unpaid any more: a
+// payment confirmed by the payment platform resumes processing without an
+// official.
+func (s *Service) resumeWhenPaid(ctx context.Context, tx *db.Tx, r *row, fees []Fee, ref string, now time.Time) error {
+	for _, f := range fees {
+		if f.Status != FeePaid {
+			return nil
+		}
+	}
+	def, err := s.wf.Definition(ctx, r.ProcessKey, r.ProcessVersion)
+	if err != nil {
+		return translate(err)
+	}
+	found := false
+	for _, a := range def.Actions(r.State) {
+		found = found || a.Key == "payment_confirmed" && slices.Contains(a.Roles, RoleSystem)
+	}
+	if !found {
+		return nil
+	}
+	in := ActInput{DossierCode: r.Code, Action: "payment_confirmed", Comment: "Đã thanh toán trực tuyến (" + ref + ")", system: true}
+	res, err := s.transition(ctx, tx, r, in, now)
+	if err != nil {
+		return err
+	}
+	return audit.Append(ctx, tx, audit.Entry{At: now, Actor: workflow.SystemActorID, Action: AuditAct, ObjectType: AuditObjectType,
+		ObjectID: res.Code, Unit: r.Unit, Detail: map[string]any{"action": res.Action, "from": res.From, "to": res.To, "version": res.Version}})
+}
+
+// RoleSystem is the process role of the platform's own steps (a payment
+// confirmed by the payment platform).
+const RoleSystem = "system"
+
+func systemActor() workflow.Actor {
+	return workflow.Actor{ID: workflow.SystemActorID, Roles: map[string][]string{workflow.ProvinceWide: {RoleSystem}}}
 }
 
 // PurgeIdempotencyKeys deletes idempotency keys recorded before cutoff and

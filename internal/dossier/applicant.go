@@ -443,3 +443,30 @@ func (s *Service) RatingMetrics(ctx context.Context, agency string, from, to tim
 	}
 	return map[string]float64{"ratings": n, "ratings_satisfied": satisfied}, nil
 }
+
+// Source returns a dossier for trusted in-process readers (the personal
+// data store, the national-portal adapter, notifications, postal
+// delivery): everything Get returns but the actions, without an actor
+// check, and the owner's account ("" for none).
+func (s *Service) Source(ctx context.Context, code string) (owner string, d *Dossier, err error) {
+	r, err := loadDossier(ctx, s.db.Read(), code, false)
+	if err != nil {
+		return "", nil, err
+	}
+	d, err = s.detail(ctx, r, workflow.Actor{ID: workflow.SystemActorID})
+	if err != nil {
+		return "", nil, err
+	}
+	d.Actions = nil
+	return d.Owner, d, nil
+}
+
+// Fees returns a dossier's fees for trusted in-process callers (the payment
+// module).
+func (s *Service) Fees(ctx context.Context, code string) ([]Fee, error) {
+	r, err := loadDossier(ctx, s.db.Read(), code, false)
+	if err != nil {
+		return nil, err
+	}
+	return loadFees(ctx, s.db.Read(), r.id)
+}

@@ -309,3 +309,64 @@ func TestMeAPI(t *testing.T) {
 		}
 	})
 }
+
+// §8: a fee paid through the payment platform (no official: Actor nil)
+// resumes a dossier waiting for its payment; the step is the system's.
+func TestOnlinePaymentResumes(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		rc := e.receive("Đỗ Văn Giang")
+		e.act(dossier.ActInput{DossierCode: rc.Code, Action: "assign", Actor: head, Assignee: handler.PersonID})
+		e.clock.Set(at(2026, 3, 3, 9, 0))
+		e.act(dossier.ActInput{DossierCode: rc.Code, Action: "request_payment", Actor: handler, Comment: "Nộp lệ phí"})
+		fees, err := e.s.Fees(e.ctx, rc.Code)
+		if err != nil || len(fees) != 1 || fees[0].Status != dossier.FeeUnpaid {
+			t.Fatalf("fees = %+v, %v", fees, err)
+		}
+		e.clock.Set(at(2026, 3, 4, 9, 0))
+		if _, err := e.s.MarkFeePaid(e.ctx, dossier.FeePaymentInput{DossierCode: rc.Code, N: 1, Reference: "PayGov 123"}); err != nil {
+			t.Fatal(err)
+		}
+		got := e.get(rc.Code, handler)
+		if got.State != "appraising" || !got.PausedAt.IsZero() {
+			t.Fatalf("after the online payment: %s (paused %v); want appraising, clock running", got.State, got.PausedAt)
+		}
+		last := got.Timeline[len(got.Timeline)-1]
+		if last.Action != "payment_confirmed" || last.Actor != workflow.SystemActorID {
+			t.Fatalf("last step = %+v; want payment_confirmed by the system", last)
+		}
+		// Paying again changes nothing.
+		if _, err := e.s.MarkFeePaid(e.ctx, dossier.FeePaymentInput{DossierCode: rc.Code, N: 1, Reference: "PayGov 123"}); err != nil {
+			t.Fatal(err)
+		}
+		if again := e.get(rc.Code, handler); again.Version != got.Version {
+			t.Fatalf("a second payment notice moved the dossier: v%d → v%d", got.Version, again.Version)
+		}
+	})
+}
+
+// §2: the result by post needs a delivery address; the choice is kept and
+// read by trusted modules through Source.
+func TestReturnByPost(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		sub := e.completeSubmission("Mai Văn Hậu")
+		sub.ReturnMethod = dossier.ReturnByPost
+		if _, err := e.s.Receive(e.ctx, dossier.ReceiveInput{Submission: sub, Placement: placement, Actor: officer}); !errors.Is(err, dossier.ErrInvalid) {
+			t.Fatalf("post without an address: %v", err)
+		}
+		sub.ReturnMethod, sub.DeliveryAddress = "fax", ""
+		if _, err := e.s.Receive(e.ctx, dossier.ReceiveInput{Submission: sub, Placement: placement, Actor: officer}); !errors.Is(err, dossier.ErrInvalid) {
+			t.Fatalf("unknown return method: %v", err)
+		}
+		sub.ReturnMethod, sub.DeliveryAddress = dossier.ReturnByPost, "5 Trần Hưng Đạo, phường Tân Phú"
+		rc, err := e.s.Receive(e.ctx, dossier.ReceiveInput{Submission: sub, Placement: placement, Actor: officer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner, got, err := e.s.Source(e.ctx, rc.Code)
+		if err != nil || owner != "" || got.ReturnMethod != dossier.ReturnByPost || got.DeliveryAddress != sub.DeliveryAddress || len(got.Timeline) == 0 {
+			t.Fatalf("source = %q %+v %v", owner, got, err)
+		}
+	})
+}

@@ -257,11 +257,22 @@ type Submission struct {
 	Representative *Representative  `json:"representative,omitempty"`
 	FormData       json.RawMessage  `json:"form_data,omitempty"`
 	Components     []ComponentInput `json:"components"`
+	// ReturnMethod is how the applicant wants the result: at the counter
+	// (default), by post to DeliveryAddress, or online only.
+	ReturnMethod    string `json:"return_method,omitempty"`
+	DeliveryAddress string `json:"delivery_address,omitempty"`
 	// Owner is the applicant's portal account (set by the portal, never
 	// read from a request body): it may follow, answer, withdraw and rate
 	// the dossier ([Service.Mine]).
 	Owner string `json:"-"`
 }
+
+// How a result is returned (§2).
+const (
+	ReturnAtCounter = "counter"
+	ReturnByPost    = "post"
+	ReturnOnline    = "online"
+)
 
 // File is one version of a file of a component or result. Files of the same
 // name in the same component are versions of each other: adding one
@@ -527,8 +538,12 @@ type Dossier struct {
 	CreatedBy     string    `json:"created_by"`
 	// Owner is the portal account that submitted the dossier ('' for
 	// dossiers received at the counter or from the national portal).
-	Owner     string    `json:"owner,omitempty"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Owner string `json:"owner,omitempty"`
+	// ReturnMethod and DeliveryAddress: how the result goes back (counter,
+	// post to the address, online).
+	ReturnMethod    string    `json:"return_method,omitempty"`
+	DeliveryAddress string    `json:"delivery_address,omitempty"`
+	UpdatedAt       time.Time `json:"updated_at"`
 
 	Components []Component `json:"components"`
 	Fees       []Fee       `json:"fees"`

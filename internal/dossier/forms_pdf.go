@@ -267,9 +267,14 @@ func (s *Service) formData(ctx context.Context, d *Dossier, f string, actor *ide
 	for _, fee := range d.Fees {
 		pd.Fees = append(pd.Fees, pdf.Fee{Name: fee.Name, Amount: fee.Amount})
 	}
-	switch d.Channel {
-	case ChannelPost:
+	switch {
+	case d.ReturnMethod == ReturnByPost || d.ReturnMethod == "" && d.Channel == ChannelPost:
 		pd.ReturnMethod = "Dịch vụ bưu chính công ích"
+		if d.DeliveryAddress != "" {
+			pd.ReturnMethod += ", đến " + d.DeliveryAddress
+		}
+	case d.ReturnMethod == ReturnOnline:
+		pd.ReturnMethod = "Trực tuyến (kết quả điện tử)"
 	default:
 		pd.ReturnMethod = "Bộ phận Một cửa, " + nm.issuer(d, "").Name
 	}

@@ -584,6 +584,16 @@ func (s *Service) prepare(ctx context.Context, sub Submission, pl Placement, now
 	ds.checkEID("competent_agency", pl.CompetentAgency, false)
 	ds.checkEID("division_unit", pl.DivisionUnit, false)
 	ds.checkEID("agency_unit", pl.AgencyUnit, false)
+	switch sub.ReturnMethod {
+	case "", ReturnAtCounter, ReturnOnline:
+		if sub.DeliveryAddress != "" {
+			ds.add("delivery_address", CodeInvalidValue, "Chỉ ghi địa chỉ nhận khi chọn nhận kết quả qua bưu chính.")
+		}
+	case ReturnByPost:
+		ds.checkText("delivery_address", sub.DeliveryAddress, true, 500, true)
+	default:
+		ds.add("return_method", CodeInvalidValue, "Cách nhận kết quả phải là counter, post hoặc online.")
+	}
 	if sub.ProcedureCode == "" {
 		ds.add("procedure_code", CodeRequired, "Không được để trống.")
 		return nil, ds.err()
@@ -673,7 +683,7 @@ func (s *Service) record(ctx context.Context, tx *db.Tx, pr *prepared, actor *id
 		Channel: pr.sub.Channel, Applicant: pr.sub.Applicant, Representative: pr.sub.Representative, FormData: pr.sub.FormData,
 		ReceivingAgency: pr.place.ReceivingAgency, ReceivingUnit: pr.place.ReceivingUnit, CompetentAgency: pr.place.CompetentAgency,
 		State: pr.def.Initial, Status: StatusNew, NationalStatus: NationalStatus(StatusNew), SubmittedAt: ts(pr.now), CreatedBy: by,
-		Owner: pr.sub.Owner}}
+		Owner: pr.sub.Owner, ReturnMethod: pr.sub.ReturnMethod, DeliveryAddress: pr.sub.DeliveryAddress}}
 	if r.id, err = insertDossier(ctx, tx, &r.Dossier); err != nil {
 		return nil, nil, err
 	}

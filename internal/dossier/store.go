@@ -53,6 +53,8 @@ func Migrations() []db.Migration {
 // the applicant's rating of a finished dossier (one per dossier, §9).
 const schemaV2 = `
 ALTER TABLE dossiers ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE dossiers ADD COLUMN return_method TEXT NOT NULL DEFAULT '';
+ALTER TABLE dossiers ADD COLUMN delivery_address TEXT NOT NULL DEFAULT '';
 CREATE INDEX dossiers_owner ON dossiers (owner, id);
 -- Form 07: the dossiers a desk received in a period.
 CREATE INDEX dossiers_desk_received ON dossiers (receiving_unit, received_at);
@@ -270,7 +272,7 @@ const dossierColumns = `d.id, d.code, d.case_id, d.procedure_code, d.procedure_v
 	d.receiving_agency, d.receiving_unit, d.competent_agency, d.division_unit, d.agency_unit,
 	d.state, d.status, d.national_status, d.outcome, d.version, d.unit, d.assignee,
 	d.submitted_at, d.received_at, d.due_at, d.finished_at, d.returned_at, d.ended_at, d.paused_at, d.paused_seconds,
-	d.received_by, d.created_by, d.updated_at, d.owner`
+	d.received_by, d.created_by, d.updated_at, d.owner, d.return_method, d.delivery_address`
 
 func scanDossier(sc interface{ Scan(...any) error }) (*row, error) {
 	var r row
@@ -282,7 +284,7 @@ func scanDossier(sc interface{ Scan(...any) error }) (*row, error) {
 		&r.ReceivingAgency, &r.ReceivingUnit, &r.CompetentAgency, &r.DivisionUnit, &r.AgencyUnit,
 		&r.State, &r.Status, &r.NationalStatus, &r.Outcome, &r.Version, &r.Unit, &r.Assignee,
 		&r.SubmittedAt, &received, &due, &finished, &returned, &ended, &paused, &r.PausedSeconds,
-		&r.ReceivedBy, &r.CreatedBy, &r.UpdatedAt, &r.Owner)
+		&r.ReceivedBy, &r.CreatedBy, &r.UpdatedAt, &r.Owner, &r.ReturnMethod, &r.DeliveryAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -336,15 +338,15 @@ func insertDossier(ctx context.Context, tx *db.Tx, d *Dossier) (int64, error) {
 	applicant_phone, applicant_email, applicant_address, representative, form_data,
 	receiving_agency, receiving_unit, competent_agency, division_unit, agency_unit,
 	state, status, national_status, outcome, version, unit, assignee,
-	submitted_at, paused_seconds, received_by, created_by, updated_at, search_text, owner)
+	submitted_at, paused_seconds, received_by, created_by, updated_at, search_text, owner, return_method, delivery_address)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-	$24, $25, $26, '', 0, $27, '', $28, 0, '', $29, $28, $30, $31) RETURNING id`,
+	$24, $25, $26, '', 0, $27, '', $28, 0, '', $29, $28, $30, $31, $32, $33) RETURNING id`,
 		d.Code, d.CaseID, d.ProcedureCode, d.ProcedureVersion, d.ProcedureName, d.FieldCode,
 		d.ProcessKey, d.ProcessVersion, int(d.Channel), string(d.Applicant.Type), d.Applicant.Name, d.Applicant.PersonalID, d.Applicant.TaxCode,
 		d.Applicant.Phone, d.Applicant.Email, d.Applicant.Address, rep, string(d.FormData),
 		d.ReceivingAgency, d.ReceivingUnit, d.CompetentAgency, d.DivisionUnit, d.AgencyUnit,
 		d.State, string(d.Status), d.NationalStatus, d.ReceivingUnit, ts(d.SubmittedAt), d.CreatedBy,
-		search.Text(append(searchFields(d), d.Code)...), d.Owner).Scan(&id)
+		search.Text(append(searchFields(d), d.Code)...), d.Owner, d.ReturnMethod, d.DeliveryAddress).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert dossier %s: %w", d.Code, err)
 	}
