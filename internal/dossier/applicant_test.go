@@ -2,6 +2,7 @@ package dossier_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -367,6 +368,45 @@ func TestReturnByPost(t *testing.T) {
 		owner, got, err := e.s.Source(e.ctx, rc.Code)
 		if err != nil || owner != "" || got.ReturnMethod != dossier.ReturnByPost || got.DeliveryAddress != sub.DeliveryAddress || len(got.Timeline) == 0 {
 			t.Fatalf("source = %q %+v %v", owner, got, err)
+		}
+	})
+}
+
+// resolver is a personal data store of one owner with one document.
+type resolver struct{ owner, ref, name, hash string }
+
+func (r *resolver) ResolveReuse(ctx context.Context, owner, ref string) (string, string, error) {
+	if owner != r.owner || ref != r.ref {
+		return "", "", dossier.ErrNotFound
+	}
+	return r.name, r.hash, nil
+}
+
+// §10: a document cited from the personal data store is attached from the
+// store, for its owner only.
+func TestReuseFromDataStore(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		res := &resolver{owner: "acc-hoa", ref: "ds:7:1", name: "giay-phep-cu.pdf"}
+		e := newEnvCfg(t, d, dossier.Config{Reuse: res})
+		stored := e.put("giay-phep-cu.pdf", smallPDF("giay phep cu"))
+		res.hash = stored.Hash
+		sub := e.completeSubmission("Nguyễn Thị Hoa")
+		sub.Channel, sub.Owner = dossier.ChannelOnline, "acc-hoa"
+		sub.Components[1] = dossier.ComponentInput{N: 2, Provided: catalog.FormElectronic, Reused: true, ReuseRef: "ds:7:1"}
+		other := sub
+		other.Owner = "acc-other"
+		other.Components = append([]dossier.ComponentInput(nil), sub.Components...)
+		if _, err := e.s.Submit(e.ctx, dossier.SubmitInput{Submission: other, Placement: placement}); !errors.Is(err, dossier.ErrInvalid) {
+			t.Fatalf("citing another owner's document: %v, want ErrInvalid", err)
+		}
+		rc, err := e.s.Submit(e.ctx, dossier.SubmitInput{Submission: sub, Placement: placement})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got, _ := e.s.Source(e.ctx, rc.Code)
+		c := got.Components[1]
+		if !c.Reused || c.ReuseRef != "ds:7:1" || len(c.Files) != 1 || c.Files[0].Hash != stored.Hash || !c.Files[0].Reused {
+			t.Fatalf("reused component = %+v", c)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -112,6 +113,16 @@ type Config struct {
 	// People names officials on the forms; *identity.Service implements it.
 	// Nil: only the requesting official is named.
 	People People
+	// Reuse resolves documents of the applicant's personal data store cited
+	// by a portal submission (ComponentInput.ReuseRef); nil: citations are
+	// kept as given.
+	Reuse ReuseResolver
+}
+
+// ReuseResolver finds the file a personal-data-store reference names in
+// an owner's store (§10); a reference that is not the owner's is an error.
+type ReuseResolver interface {
+	ResolveReuse(ctx context.Context, owner, ref string) (name, hash string, err error)
 }
 
 // Service is the dossier module's Go API. It is safe for concurrent use;
@@ -575,6 +586,35 @@ type prepared struct {
 	files map[string]File // by hash, checked
 }
 
+// resolveReuse replaces what a portal submission says of a reused
+// document by what the owner's data store holds: the file of the cited
+// version is attached (once), and a citation the store does not know for
+// this owner is a defect.
+func (s *Service) resolveReuse(ctx context.Context, sub *Submission, ds *defects) error {
+	if s.cfg.Reuse == nil || sub.Owner == "" {
+		return nil
+	}
+	for i := range sub.Components {
+		c := &sub.Components[i]
+		if !c.Reused || c.ReuseRef == "" {
+			continue
+		}
+		name, hash, err := s.cfg.Reuse.ResolveReuse(ctx, sub.Owner, c.ReuseRef)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			ds.add(fmt.Sprintf("components[%d].reuse_ref", i), CodeFileNotFound,
+				"Giấy tờ đã chọn trong kho dữ liệu cá nhân không còn (hoặc không thuộc tài khoản này).")
+			continue
+		}
+		if !slices.ContainsFunc(c.Files, func(f FileRef) bool { return f.Hash == hash }) {
+			c.Files = append(c.Files, FileRef{Name: name, Hash: hash})
+		}
+	}
+	return nil
+}
+
 // prepare validates a new submission and its placement. requireComplete
 // turns completeness defects into an ErrIncomplete refusal.
 func (s *Service) prepare(ctx context.Context, sub Submission, pl Placement, now time.Time, requireComplete bool) (*prepared, error) {
@@ -597,6 +637,9 @@ func (s *Service) prepare(ctx context.Context, sub Submission, pl Placement, now
 	if sub.ProcedureCode == "" {
 		ds.add("procedure_code", CodeRequired, "Không được để trống.")
 		return nil, ds.err()
+	}
+	if err := s.resolveReuse(ctx, &sub, &ds); err != nil {
+		return nil, err
 	}
 	p, err := s.procedureAt(ctx, sub.ProcedureCode, now)
 	if err != nil {
