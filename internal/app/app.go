@@ -18,6 +18,7 @@ import (
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/dossier/stats"
 	"github.com/congso/congso/internal/identity"
+	"github.com/congso/congso/internal/identity/oidc"
 	"github.com/congso/congso/internal/platform/blob"
 	"github.com/congso/congso/internal/platform/calendar/calendardb"
 	"github.com/congso/congso/internal/platform/db"
@@ -51,12 +52,17 @@ type App struct {
 	Workflow *workflow.Service
 	Dossier  *dossier.Service
 	Stats    *stats.Service
+	services
 
-	identityHTTP *identity.Handlers
-	trusted      []netip.Prefix
-	workers      []worker // background work: not on --role=web nodes
-	always       []worker // runs on every node
-	started      time.Time
+	OIDC *oidc.Provider
+
+	identityHTTP  *identity.Handlers
+	identityPages *identity.Pages
+	trusted       []netip.Prefix
+	workers       []worker // background work: not on --role=web nodes
+	always        []worker // runs on every node
+	started       time.Time
+	openapi       []byte
 }
 
 type worker struct {
@@ -146,7 +152,12 @@ func (a *App) BuildHTTP() error {
 	mux.Handle("GET /metrics", httpx.MetricsHandler())
 	if a.Cfg.Role != "worker" {
 		wh.Routes(mux)
-		mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
+		doc, err := openAPIDocument(a.fragments())
+		if err != nil {
+			return fmt.Errorf("openapi: %w", err)
+		}
+		a.openapi = doc
+		mux.HandleFunc("GET /api/openapi.json", a.serveOpenAPI)
 		if err := a.routeModules(mux); err != nil {
 			return err
 		}
@@ -164,7 +175,8 @@ func (a *App) BuildHTTP() error {
 		wh.NotFound(w, r)
 	})
 
-	csrf, err := httpx.CSRF(httpx.CSRFConfig{Key: a.Cfg.Secret(), Secure: a.Cfg.SecureCookies, SessionID: a.sessionID})
+	csrf, err := httpx.CSRF(httpx.CSRFConfig{Key: a.Cfg.Secret(), Secure: a.Cfg.SecureCookies, SessionID: a.sessionID,
+		Exempt: oidc.CSRFExempt})
 	if err != nil {
 		return err
 	}
@@ -174,14 +186,29 @@ func (a *App) BuildHTTP() error {
 		httpx.Recover,
 		httpx.Metrics,
 		httpx.SecurityHeaders(a.Cfg.SecureCookies),
-		httpx.RateLimit(httpx.RateLimitConfig{Rate: a.Cfg.RateLimit, Burst: a.Cfg.RateBurst, TrustedProxies: a.trusted}),
+		exceptFor(tokenEndpoint, httpx.RateLimit(httpx.RateLimitConfig{Rate: a.Cfg.RateLimit, Burst: a.Cfg.RateBurst, TrustedProxies: a.trusted})),
 		a.lookupLimit(),
+		identity.SignInLimit(a.trusted),
 		httpx.BodyLimit(a.Cfg.MaxUploadBytes),
 		httpx.KeepPattern(a.authenticate),
 		httpx.KeepPattern(csrf),
 		exposeCSRFToken,
 	)(mux)
 	return nil
+}
+
+// exceptFor applies mw to every request but those skip picks.
+func exceptFor(skip func(*http.Request) bool, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		wrapped := mw(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if skip(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			wrapped.ServeHTTP(w, r)
+		})
+	}
 }
 
 // allowedMethods lists the methods routed for r's path other than the
@@ -210,7 +237,7 @@ func (a *App) lookupLimit() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		limited := limit(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, "/api/v1/lookup") {
+			if strings.HasPrefix(r.URL.Path, "/api/v1/lookup") || strings.HasPrefix(r.URL.Path, "/lookup") {
 				limited.ServeHTTP(w, r)
 				return
 			}

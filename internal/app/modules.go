@@ -10,16 +10,23 @@ import (
 	"time"
 
 	"github.com/congso/congso/internal/catalog"
+	"github.com/congso/congso/internal/datastore"
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/dossier/dossierui"
 	"github.com/congso/congso/internal/dossier/stats"
+	"github.com/congso/congso/internal/gateway/nationalportal"
 	"github.com/congso/congso/internal/identity"
+	"github.com/congso/congso/internal/identity/oidc"
+	"github.com/congso/congso/internal/notify"
+	"github.com/congso/congso/internal/payment"
 	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/calendar/calendardb"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/outbox"
 	"github.com/congso/congso/internal/platform/pdf"
 	"github.com/congso/congso/internal/platform/timer"
+	"github.com/congso/congso/internal/portal"
+	"github.com/congso/congso/internal/postal"
 	"github.com/congso/congso/internal/web"
 	"github.com/congso/congso/internal/workflow"
 )
@@ -40,9 +47,16 @@ func modules() []module {
 		{name: "calendar", migrations: calendardb.Migrations},
 		{name: "catalog", migrations: catalog.Migrations},
 		{name: "identity", migrations: identity.Migrations},
+		{name: "identity_oidc", migrations: oidc.Migrations},
 		{name: "workflow", migrations: workflow.Migrations},
 		{name: "dossier", migrations: dossier.Migrations},
 		{name: "dossier_stats", migrations: stats.Migrations},
+		{name: "datastore", migrations: datastore.Migrations},
+		{name: "notify", migrations: notify.Migrations},
+		{name: "payment", migrations: payment.Migrations},
+		{name: "postal", migrations: postal.Migrations},
+		{name: "nationalportal", migrations: nationalportal.Migrations},
+		{name: "portal", migrations: portal.Migrations},
 		{name: "app", migrations: appMigrations},
 	}
 }
@@ -69,6 +83,7 @@ func (a *App) initModules(ctx context.Context) error {
 	a.Catalog = catalog.NewService(a.DB, nil)
 	var err error
 	a.Identity, err = identity.NewService(a.DB, identity.Config{
+		SecretKey: a.derivedKey("totp"), LoginEvents: true, TOTPIssuer: a.Cfg.ProvinceName,
 		// Units of positions and grants are catalog agencies/units by e-ID
 		// (a former e-ID still resolves after a rename).
 		CheckUnit: func(ctx context.Context, id string) error {
@@ -84,6 +99,10 @@ func (a *App) initModules(ctx context.Context) error {
 		return err
 	}
 	a.identityHTTP = identity.NewHandlers(a.Identity, identity.HandlerOptions{SecureCookies: a.Cfg.SecureCookies, TrustedProxies: a.trusted})
+
+	if err := a.initSSO(ctx); err != nil {
+		return err
+	}
 
 	a.Calendar, err = calendardb.NewProvider(ctx, calendardb.NewStore(a.DB, nil), calendardb.ProviderConfig{Logger: a.Log})
 	if err != nil {
@@ -113,6 +132,11 @@ func (a *App) initModules(ctx context.Context) error {
 	// Statistics (§11) follow the dossier events incrementally.
 	a.Stats = stats.New(a.DB, stats.Config{})
 	a.Stats.Subscribe(a.Outbox)
+
+	if err := a.initServices(ctx); err != nil {
+		return err
+	}
+	a.Dossier.SetReuse(reuseResolver{a})
 
 	// Every node keeps its calendar current, whatever its role.
 	a.always = append(a.always, worker{name: "calendar", run: a.Calendar.Run})
@@ -176,18 +200,28 @@ func (a *App) routeModules(mux *http.ServeMux) error {
 		return err
 	}
 	pages.Routes(mux)
+	a.identityPages = pages
+	if err := a.routeSSO(mux); err != nil {
+		return err
+	}
 
 	dossier.NewHandlers(a.Dossier).Routes(mux)
-	stats.NewHandlers(a.Stats).Routes(mux)
+	sh := stats.NewHandlers(a.Stats)
+	sh.Sources = a.indexSources()
+	sh.Routes(mux)
 	work, err := dossierui.NewPages(a.Dossier, a.Catalog, a.Workflow, a.Shell, a.Web.ErrorPage)
 	if err != nil {
 		return err
 	}
 	work.People = a.Identity
 	work.Stats = a.Stats
+	work.IndexSources = a.indexSources()
 	work.Routes(mux)
 	a.Shell.AddNav(dossierui.NavItems()...)
 	a.Web.Cards = append(a.Web.Cards, dossierui.HomeCards()...)
+	if err := a.routeServices(mux, catPages); err != nil {
+		return err
+	}
 
 	cal, err := calendardb.NewHandlers(calendardb.HandlerConfig{Provider: a.Calendar, Authorizer: principalAuthorizer{}, Shell: a.Shell})
 	if err != nil {

@@ -5,30 +5,56 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
+	"sort"
 
+	"github.com/congso/congso/internal/datastore"
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/dossier/stats"
+	"github.com/congso/congso/internal/gateway/nationalportal"
+	"github.com/congso/congso/internal/identity/oidc"
+	"github.com/congso/congso/internal/notify"
+	"github.com/congso/congso/internal/payment"
+	"github.com/congso/congso/internal/postal"
 )
 
 //go:embed openapi.json
 var openapiJSON []byte
 
-var (
-	openapiOnce   sync.Once
-	openapiMerged []byte
-	openapiErr    error
-)
+// fragments are the OpenAPI fragments of the modules this app serves:
+// those of external systems (payment, postal, national portal) only when
+// they are configured.
+func (a *App) fragments() map[string][]byte {
+	f := map[string][]byte{"dossier": dossier.OpenAPIFragment(), "statistics": stats.OpenAPIFragment(),
+		"datastore": datastore.OpenAPIFragment(), "notify": notify.OpenAPIFragment(), "oidc": oidc.OpenAPIFragment()}
+	if a.Payment != nil {
+		f["payment"] = payment.OpenAPIFragment()
+	}
+	if a.Postal != nil {
+		f["postal"] = postal.OpenAPIFragment()
+	}
+	if a.National != nil {
+		f["nationalportal"] = nationalportal.OpenAPIFragment()
+	}
+	return f
+}
 
 // openAPIDocument is the app's document with the fragments modules ship
-// beside their handlers (dossier) merged in: their paths, tags and schemas.
-func openAPIDocument() ([]byte, error) {
-	openapiOnce.Do(func() {
+// beside their handlers merged in: their paths, tags and schemas.
+func openAPIDocument(fragments map[string][]byte) ([]byte, error) {
+	var openapiMerged []byte
+	var openapiErr error
+	func() {
 		var doc map[string]any
 		if openapiErr = json.Unmarshal(openapiJSON, &doc); openapiErr != nil {
 			return
 		}
-		for name, frag := range map[string][]byte{"dossier": dossier.OpenAPIFragment(), "statistics": stats.OpenAPIFragment()} {
+		names := make([]string, 0, len(fragments))
+		for n := range fragments {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			frag := fragments[name]
 			var f map[string]any
 			if err := json.Unmarshal(frag, &f); err != nil {
 				openapiErr = fmt.Errorf("openapi fragment %s: %w", name, err)
@@ -50,7 +76,7 @@ func openAPIDocument() ([]byte, error) {
 			}
 		}
 		openapiMerged, openapiErr = json.MarshalIndent(doc, "", "  ")
-	})
+	}()
 	return openapiMerged, openapiErr
 }
 
@@ -74,9 +100,9 @@ func mergeInto(dst, src map[string]any, key string) error {
 	return nil
 }
 
-func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	doc, err := openAPIDocument()
-	if err != nil {
+func (a *App) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	doc := a.openapi
+	if doc == nil {
 		http.Error(w, "OpenAPI document unavailable", http.StatusInternalServerError)
 		return
 	}

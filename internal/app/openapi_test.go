@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pquerna/otp/totp"
 	"io"
 	"mime"
 	"net/http"
@@ -47,6 +48,8 @@ var apiRoutes = []struct {
 	{"internal/identity/http.go", []string{ // Handlers.Routes
 		"POST /api/v1/session",
 		"DELETE /api/v1/session",
+		"POST /api/v1/session/mfa",
+		"DELETE /api/v1/people/{id}/mfa",
 		"GET /api/v1/me",
 		"POST /api/v1/me/password",
 		"GET /api/v1/me/sessions",
@@ -265,9 +268,9 @@ func walk(v any, at string, fn func(at string, m map[string]any)) {
 // TestOpenAPIDocumentIsWellFormed checks the served document: OpenAPI 3.1,
 // references that resolve, and the conventions every operation follows.
 func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
-	_, srv := testApp(t, db.SQLite)
+	a, srv := testApp(t, db.SQLite)
 	d := servedDoc(t, srv.URL)
-	want, err := openAPIDocument()
+	want, err := openAPIDocument(a.fragments())
 	if err != nil || !bytes.Equal(d.raw, want) {
 		t.Errorf("the served document differs from openapi.json merged with the module fragments (%v)", err)
 	}
@@ -1178,6 +1181,34 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	call(c, 200, "GET", "/api/v1/calendar/announcements", "")
 	call(c, 204, "DELETE", "/api/v1/calendar/announcements/2031", "")
 	call(c, 404, "DELETE", "/api/v1/calendar/announcements/2031", "")
+
+	// A second factor: an official enrolled in TOTP signs in with a code,
+	// then the administrator removes the enrolment (a lost phone).
+	const mfaPassword = "mat-khau-co-ma-otp-2026"
+	mfaPerson, err := a.Identity.CreatePerson(ctx, nil, identity.NewPerson{Kind: identity.KindOfficial, Username: "otp",
+		FullName: "Người Dùng OTP", Password: mfaPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enr, err := a.Identity.BeginMFAEnrolment(ctx, mfaPerson.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(enr.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Identity.ConfirmMFAEnrolment(ctx, &identity.Principal{PersonID: mfaPerson.ID, Username: "otp"}, code); err != nil {
+		t.Fatal(err)
+	}
+	m := srv.client(t, true)
+	call(m, 202, "POST", "/api/v1/session", `{"username": "otp", "password": "`+mfaPassword+`"}`)
+	call(m, 401, "GET", "/api/v1/me", "")
+	call(m, 401, "POST", "/api/v1/session/mfa", `{"code": "000000x"}`)
+	code, _ = totp.GenerateCode(enr.Secret, time.Now().Add(30*time.Second)) // a code not used yet
+	call(m, 201, "POST", "/api/v1/session/mfa", `{"code": "`+code+`"}`)
+	call(m, 200, "GET", "/api/v1/me", "")
+	call(c, 204, "DELETE", "/api/v1/people/"+mfaPerson.ID+"/mfa", "")
 
 	// Own password, then sign out.
 	call(c, 204, "POST", "/api/v1/me/password", `{"old_password": "`+adminPassword+`", "new_password": "mot-mat-khau-khac-2026"}`)

@@ -72,6 +72,9 @@ func BenchmarkSearchProcedures(b *testing.B) {
 		{},
 		{Text: "thu hoi giay chung nhan quyen su dung dat"},
 		{Text: "khai sinh"},
+		// Typing mistakes: the typo-tolerant pass runs (no exact match).
+		{Text: "giay phep xay dugn"},
+		{Text: "chung chi hanh nhge"},
 	}
 	for _, engine := range dbtest.Engines() {
 		b.Run(string(engine), func(b *testing.B) {

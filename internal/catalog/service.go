@@ -113,6 +113,9 @@ type ProcedureSummary struct {
 type ProcedurePage struct {
 	Items []ProcedureSummary `json:"items"`
 	Total int                `json:"total"`
+	// Approximate is true when no procedure matched every word as typed and
+	// the results allow for typing mistakes (see index.go).
+	Approximate bool `json:"-"`
 }
 
 // AdminUnit returns the unit with the given code, current or historical.

@@ -27,6 +27,12 @@ var templateFS embed.FS
 // row, export links). Every page works as plain HTML forms; the CSRF
 // middleware protects the posts.
 type Pages struct {
+	// ApplyURL, when set, gives the address of the online application form
+	// of a procedure (the portal's); the procedure page then shows an "apply
+	// online" button for procedures whose online level allows it. Nil: no
+	// button.
+	ApplyURL func(code string) string
+
 	h         *Handlers
 	shell     *web.Shell
 	errorPage func(http.ResponseWriter, *http.Request, int)
@@ -90,8 +96,8 @@ func NewPages(h *Handlers, shell *web.Shell, errorPage func(http.ResponseWriter,
 
 // Routes registers the pages on mux:
 //
-//	GET  /procedures                     public search (q, field, level, online, page)
-//	GET  /procedures/{code}              public detail (?at=; ?version= for editors)
+//	GET  /procedures                     public search (q, field, agency, level, online, page); typing mistakes tolerated
+//	GET  /procedures/{code}              public detail (?at=; ?version= for editors), with "apply online" when ApplyURL is set
 //	GET  /admin/catalog                  administrators' procedure list (latest versions, drafts)
 //	GET  /admin/catalog/procedures/new   new procedure form
 //	GET  /admin/catalog/procedures/{code} edit the latest version (a published one is saved as a new draft)
@@ -196,6 +202,7 @@ const pageSize = 20
 type listView struct {
 	Query       ProcedureQuery
 	Fields      []Field
+	Agencies    []Agency // provincial agencies, for the agency filter
 	Levels      []Level
 	Online      []OnlineLevel
 	Statuses    []Status
@@ -211,7 +218,10 @@ func (p *Pages) searchView(r *http.Request, admin bool) (listView, error) {
 	v := listView{Levels: []Level{LevelProvince, LevelCommune}, Online: []OnlineLevel{OnlineFull, OnlinePartial, OnlineNone},
 		Statuses: []Status{StatusDraft, StatusActive, StatusRetired}, Admin: admin}
 	v.Query = ProcedureQuery{Text: strings.TrimSpace(q.Get("q")), FieldCode: q.Get("field"), Level: Level(q.Get("level")),
-		OnlineLevel: OnlineLevel(q.Get("online")), Limit: pageSize, Latest: admin}
+		OnlineLevel: OnlineLevel(q.Get("online")), Limit: pageSize, Latest: admin, AgencyEID: strings.TrimSpace(q.Get("agency"))}
+	if len(v.Query.AgencyEID) > 40 {
+		v.Query.AgencyEID = ""
+	}
 	if admin {
 		v.Query.Status = Status(q.Get("status"))
 	}
@@ -240,13 +250,19 @@ func (p *Pages) searchView(r *http.Request, admin bool) (listView, error) {
 	if v.Fields, err = p.h.svc.Fields(r.Context()); err != nil {
 		return v, err
 	}
+	// Commune procedures are handled by every commune's People's Committee,
+	// so the agency filter offers the provincial agencies only (an e-ID in
+	// the address still filters by any agency).
+	if v.Agencies, err = p.h.svc.Agencies(r.Context(), AgencyQuery{Kind: KindAgency, Level: LevelProvince}); err != nil {
+		return v, err
+	}
 	if v.Result, err = p.h.svc.SearchProcedures(r.Context(), v.Query); err != nil {
 		return v, err
 	}
 	v.Pages = max((v.Result.Total+pageSize-1)/pageSize, 1)
 	link := func(page int) string {
 		u := url.Values{}
-		for k, val := range map[string]string{"q": v.Query.Text, "field": v.Query.FieldCode, "level": string(v.Query.Level),
+		for k, val := range map[string]string{"q": v.Query.Text, "field": v.Query.FieldCode, "agency": v.Query.AgencyEID, "level": string(v.Query.Level),
 			"online": string(v.Query.OnlineLevel), "status": string(v.Query.Status)} {
 			if val != "" {
 				u.Set(k, val)
@@ -335,6 +351,12 @@ type detailView struct {
 	FormFields   []schemaField
 	Versions     []Procedure
 	Editor       bool
+	// ApplyURL is the online application form, when the procedure may be
+	// submitted online and the portal is wired; "" otherwise.
+	ApplyURL string
+	// InForce is true when the version shown applies today (only such a
+	// version may be applied for).
+	InForce bool
 }
 
 func (p *Pages) detail(w http.ResponseWriter, r *http.Request) {
@@ -361,6 +383,10 @@ func (p *Pages) detail(w http.ResponseWriter, r *http.Request) {
 	}
 	v := detailView{P: proc, FormFields: formFields(proc.FormSchema), Editor: p.h.can(ctx, ActionEdit, proc.CompetentAgency)}
 	v.FieldName, v.Competent, v.Implementing = p.h.svc.Describe(ctx, proc)
+	v.InForce = proc.Status.Published() && proc.InForce(p.h.svc.Today())
+	if p.ApplyURL != nil && v.InForce && proc.OnlineLevel != OnlineNone && proc.OnlineLevel != "" {
+		v.ApplyURL = p.ApplyURL(proc.Code)
+	}
 	versions, err := p.h.svc.ProcedureVersions(ctx, code)
 	if err != nil {
 		p.fail(w, r, err)

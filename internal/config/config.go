@@ -37,6 +37,10 @@ type Config struct {
 	MaxBodyBytes    int64         // CONGSO_MAX_BODY_BYTES for JSON and forms
 	MaxUploadBytes  int64         // CONGSO_MAX_UPLOAD_BYTES for file uploads
 	ProvinceName    string        // CONGSO_PROVINCE_NAME shown in the UI
+	// Where online applications from the portal are received: the provincial
+	// public service center and its one-stop desk (e-IDs).
+	PortalDeskAgency string // CONGSO_PORTAL_DESK_AGENCY
+	PortalDeskUnit   string // CONGSO_PORTAL_DESK_UNIT
 }
 
 // Default returns the settings used when nothing is configured.
@@ -76,6 +80,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("CONGSO_LOG_LEVEL", &c.LogLevel)
 	str("CONGSO_LOG_FORMAT", &c.LogFormat)
 	str("CONGSO_PROVINCE_NAME", &c.ProvinceName)
+	str("CONGSO_PORTAL_DESK_AGENCY", &c.PortalDeskAgency)
+	str("CONGSO_PORTAL_DESK_UNIT", &c.PortalDeskUnit)
 	if v := getenv("CONGSO_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
 	}
@@ -189,6 +195,10 @@ func (c *Config) Finish() error {
 	}
 	if c.ProvinceName == "" {
 		c.ProvinceName = "Tỉnh Thái An (Demo)" // the demo province; set it in production
+	}
+	if c.PortalDeskAgency == "" && c.PortalDeskUnit == "" {
+		// The demo province's public service center and its desk.
+		c.PortalDeskAgency, c.PortalDeskUnit = "000.00.13.H99", "000.01.13.H99"
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

@@ -470,3 +470,8 @@ func (s *Service) Fees(ctx context.Context, code string) ([]Fee, error) {
 	}
 	return loadFees(ctx, s.db.Read(), r.id)
 }
+
+// SetReuse sets the resolver of personal-data-store citations when the
+// store is created after the dossier service (the app's wiring); call it
+// before serving requests.
+func (s *Service) SetReuse(r ReuseResolver) { s.cfg.Reuse = r }

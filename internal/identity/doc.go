@@ -28,8 +28,18 @@
 //     and grant change writes an audit entry in the same transaction.
 //   - Unit and agency IDs are the catalog module's, kept as opaque strings (no
 //     foreign key across modules; Config.CheckUnit may validate them).
+//   - A password sign-in of a person who enrolled a second factor, or who
+//     holds a role the administrator made require one
+//     ([Service.SetMFARequiredRoles]), opens a session that is MFA-pending:
+//     it authenticates nothing until [Service.CompleteMFA] accepts a TOTP
+//     code (each time step once) or a recovery code (each once, stored as
+//     SHA-256), and ends after ten minutes. Wrong codes count toward the
+//     lockout. TOTP secrets are encrypted with Config.SecretKey.
+//   - A completed sign-in publishes [TopicLogin] when Config.LoginEvents.
 //
-// Single sign-on comes later: a federated sign-in maps the provider's claim to
-// a person ([Service.PersonByPersonalID]) and opens a session with
-// [Service.StartSession], whose method names the provider.
+// Single sign-on lives in the subpackages: oidc (the OpenID Connect
+// provider, which relies on these sessions) and federation (sign-in through
+// the national e-ID, which maps the provider's personal ID number claim to
+// a person with [Service.PersonByPersonalID] and opens a session with
+// [Service.StartSession], whose method names the provider).
 package identity

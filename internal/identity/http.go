@@ -47,6 +47,8 @@ func NewHandlers(svc *Service, opt HandlerOptions) *Handlers {
 //
 //	POST   /api/v1/session                          sign in {username, password}
 //	DELETE /api/v1/session                          sign out
+//	POST   /api/v1/session/mfa                      second factor {code} after a 202 {"mfa_required": true}
+//	DELETE /api/v1/people/{id}/mfa                  remove a person's second factor (user.manage)
 //	GET    /api/v1/me                               the signed-in person and grants
 //	POST   /api/v1/me/password                      change own password {old_password, new_password}
 //	GET    /api/v1/me/sessions                      own sessions in force
@@ -66,6 +68,8 @@ func NewHandlers(svc *Service, opt HandlerOptions) *Handlers {
 func (h *Handlers) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/session", h.login)
 	mux.HandleFunc("DELETE /api/v1/session", h.logout)
+	mux.HandleFunc("POST /api/v1/session/mfa", h.mfaLogin)
+	mux.HandleFunc("DELETE /api/v1/people/{id}/mfa", h.disableMFA)
 	mux.HandleFunc("GET /api/v1/me", h.me)
 	mux.HandleFunc("POST /api/v1/me/password", h.changePassword)
 	mux.HandleFunc("GET /api/v1/me/sessions", h.mySessions)
@@ -159,6 +163,9 @@ func (h *Handlers) Authenticate(next http.Handler) http.Handler {
 				switch {
 				case errors.Is(err, ErrNoSession):
 					h.ClearSessionCookie(w, r)
+				case errors.Is(err, ErrMFAPending):
+					// Anonymous until the second factor is given; the
+					// cookie stays for the code page.
 				case err != nil:
 					httpx.Error(w, r, err)
 					return
@@ -410,6 +417,12 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) {
 	}
 	h.SetSessionCookie(w, r, token)
 	w.Header().Set("Cache-Control", "no-store")
+	if p.MFAPending {
+		// The password was right; the second factor follows at
+		// POST /api/v1/session/mfa.
+		httpx.WriteJSON(w, http.StatusAccepted, map[string]bool{"mfa_required": true})
+		return
+	}
 	httpx.WriteJSON(w, http.StatusCreated, toMeJSON(i18n.FromRequest(r), p))
 }
 

@@ -43,6 +43,10 @@ var (
 	ErrUnauthenticated = errors.New("identity: not signed in")
 	// ErrForbidden: the caller is signed in but no grant allows the action.
 	ErrForbidden = errors.New("identity: forbidden")
+	// ErrMFAPending: the session's second factor has not been given yet.
+	ErrMFAPending = errors.New("identity: second factor pending")
+	// ErrInvalidMFACode: the one-time or recovery code is wrong or used.
+	ErrInvalidMFACode = errors.New("identity: invalid second-factor code")
 )
 
 // LockedError is returned (wrapping [ErrAccountLocked]) when a sign-in is
@@ -229,6 +233,9 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute end; idle expiry comes earlier if unused
+	// MFAPending: the password was right but the second factor is still
+	// due; the session authenticates nothing until [Service.CompleteMFA].
+	MFAPending bool
 }
 
 // Client describes where a sign-in or request comes from, for sessions and the
@@ -250,6 +257,10 @@ type Principal struct {
 	Method             string
 	MustChangePassword bool
 	Grants             []Grant // active grants only
+	// MFAPending is set only on the principal returned by
+	// [Service.Authenticate] when a second factor is due: the caller must
+	// send the person to the code page, not treat them as signed in.
+	MFAPending bool
 }
 
 // Authenticated reports whether p is a signed-in person.

@@ -47,6 +47,16 @@ type Config struct {
 	// grant or position exists; the application points it at the catalog. It
 	// returns an error wrapping ErrNotFound for an unknown ID.
 	CheckUnit func(ctx context.Context, unitID string) error
+	// SecretKey encrypts TOTP secrets at rest (AES-256-GCM under a key
+	// derived from it): at least 32 bytes, the same on every node. Without
+	// it, secrets are stored in clear (development only).
+	SecretKey []byte
+	// TOTPIssuer names the site in authenticator applications; default
+	// "Congso".
+	TOTPIssuer string
+	// LoginEvents publishes an outbox event [TopicLogin] for every completed
+	// sign-in (the schema then needs outbox.Migrations).
+	LoginEvents bool
 }
 
 // Service is the identity module's API: accounts, passwords, sign-in,
@@ -87,6 +97,9 @@ func NewService(d *db.DB, cfg Config) (*Service, error) {
 	}
 	if cfg.Sessions.Lifetime <= 0 {
 		cfg.Sessions.Lifetime = 12 * time.Hour
+	}
+	if cfg.TOTPIssuer == "" {
+		cfg.TOTPIssuer = "Congso"
 	}
 	dummy, err := HashPassword("congso: no such account", cfg.PasswordParams)
 	if err != nil {
@@ -500,7 +513,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, c
 			}
 			return s.audit(ctx, tx, AuditLoginFailed, ActorAnonymous, c.ID, map[string]any{"username": c.Username, "reason": string(cur.Status)})
 		}
-		p, token, err = s.openSession(ctx, tx, c.Person, "password", client, now)
+		p, token, err = s.openSession(ctx, tx, c.Person, MethodPassword, client, now)
 		return err
 	})
 	if err != nil {
@@ -611,19 +624,34 @@ func (s *Service) openSession(ctx context.Context, tx *db.Tx, person Person, met
 	}
 	sess := Session{ID: newID(), PersonID: person.ID, Method: method, IP: truncate(client.IP, 64),
 		UserAgent: truncate(client.UserAgent, 300), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.Sessions.Lifetime)}
+	if method == MethodPassword {
+		var err error
+		if sess.MFAPending, err = s.mfaDue(ctx, tx, person.ID); err != nil {
+			return nil, "", err
+		}
+	}
 	if err := insertSession(ctx, tx, sess, hash); err != nil {
 		return nil, "", err
+	}
+	if !sess.MFAPending {
+		if err := s.publishLogin(ctx, tx, person.ID, sess); err != nil {
+			return nil, "", err
+		}
 	}
 	grants, err := activeGrants(ctx, tx, person.ID)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.audit(ctx, tx, AuditLoginSucceeded, person.ID, person.ID, map[string]any{
-		"username": person.Username, "method": method, "session_id": sess.ID}); err != nil {
+	details := map[string]any{"username": person.Username, "method": method, "session_id": sess.ID}
+	if sess.MFAPending {
+		details["mfa_pending"] = true
+	}
+	if err := s.audit(ctx, tx, AuditLoginSucceeded, person.ID, person.ID, details); err != nil {
 		return nil, "", err
 	}
 	return &Principal{PersonID: person.ID, Username: person.Username, FullName: person.FullName, Kind: person.Kind,
-		SessionID: sess.ID, Method: method, MustChangePassword: person.MustChangePassword, Grants: grants}, token, nil
+		SessionID: sess.ID, Method: method, MustChangePassword: person.MustChangePassword, Grants: grants,
+		MFAPending: sess.MFAPending}, token, nil
 }
 
 // tokenLen is the length of a session token: 32 random bytes in unpadded
@@ -667,6 +695,12 @@ func (s *Service) SessionPrincipal(ctx context.Context, token string) (*Principa
 	now := s.now()
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.Sessions.IdleTimeout || person.Status == StatusDisabled {
 		return nil, ErrNoSession
+	}
+	if sess.MFAPending {
+		if now.Sub(sess.CreatedAt) >= mfaPendingLifetime {
+			return nil, ErrNoSession
+		}
+		return nil, ErrMFAPending
 	}
 	if now.Sub(sess.LastSeenAt) >= time.Minute {
 		if err := touchSession(ctx, s.db.Write(), sess.ID, now); err != nil {

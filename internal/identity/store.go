@@ -35,8 +35,37 @@ func Migrations() []db.Migration {
 			}
 			return nil
 		},
+	}, {
+		Module: "identity", Version: 2, Name: "MFA (TOTP, recovery codes), security settings",
+		Up: schemaV2,
 	}}
 }
+
+// schemaV2 adds TOTP second factors. A session opened by a password when
+// the person must pass MFA is mfa_pending until the code is given; such a
+// session authenticates nothing.
+const schemaV2 = `
+ALTER TABLE identity_sessions ADD COLUMN mfa_pending {{bool}} NOT NULL DEFAULT FALSE;
+CREATE TABLE identity_mfa (
+	person_id TEXT PRIMARY KEY REFERENCES identity_people (id),
+	secret TEXT NOT NULL,
+	enabled_at {{time}},
+	last_step BIGINT NOT NULL DEFAULT 0,
+	created_at {{time}} NOT NULL
+);
+CREATE TABLE identity_mfa_recovery (
+	person_id TEXT NOT NULL REFERENCES identity_people (id),
+	code_hash TEXT NOT NULL,
+	used_at {{time}},
+	PRIMARY KEY (person_id, code_hash)
+);
+CREATE TABLE identity_settings (
+	key TEXT PRIMARY KEY,
+	value TEXT NOT NULL,
+	updated_by TEXT NOT NULL DEFAULT '',
+	updated_at {{time}} NOT NULL
+);
+`
 
 const schemaV1 = `
 CREATE TABLE identity_people (
@@ -284,19 +313,19 @@ func oneRow(res sql.Result, err error, what string) error {
 
 func insertSession(ctx context.Context, tx *db.Tx, s Session, tokenHash string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO identity_sessions (id, person_id, token_hash, method, ip, user_agent,
-		created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ID, s.PersonID, tokenHash, s.Method, s.IP, s.UserAgent, s.CreatedAt, s.LastSeenAt, s.ExpiresAt)
+		created_at, last_seen_at, expires_at, mfa_pending) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		s.ID, s.PersonID, tokenHash, s.Method, s.IP, s.UserAgent, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.MFAPending)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
 }
 
-const sessionCols = `s.id, s.person_id, s.method, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at`
+const sessionCols = `s.id, s.person_id, s.method, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at, s.mfa_pending`
 
 func scanSession(row scanner, extra ...any) (Session, error) {
 	var s Session
-	if err := row.Scan(append([]any{&s.ID, &s.PersonID, &s.Method, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt}, extra...)...); err != nil {
+	if err := row.Scan(append([]any{&s.ID, &s.PersonID, &s.Method, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.MFAPending}, extra...)...); err != nil {
 		return s, err
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()

@@ -25,7 +25,19 @@ type Pages struct {
 	// errorPage renders the shell's error page (web.Handlers.ErrorPage).
 	errorPage func(http.ResponseWriter, *http.Request, int)
 	pages     map[string]*template.Template
+	external  []ExternalLogin
 }
+
+// ExternalLogin is a button on the sign-in page that starts a sign-in with
+// another identity provider (the national e-ID, VNeID). Path receives the
+// page's ?next=.
+type ExternalLogin struct {
+	Label string // shown as is, e.g. "Đăng nhập bằng VNeID"
+	Path  string // e.g. "/login/vneid"
+}
+
+// AddExternalLogin adds a button to the sign-in page. Call it before serving.
+func (p *Pages) AddExternalLogin(e ExternalLogin) { p.external = append(p.external, e) }
 
 // NewPages parses the page templates into the shell's layout. errorPage
 // renders a full error page for a status (web.Handlers.ErrorPage).
@@ -58,6 +70,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/people/{id}/status", p.setStatus)
 	mux.HandleFunc("POST /admin/people/{id}/positions", p.addPosition)
 	mux.HandleFunc("POST /admin/people/{id}/positions/{positionID}/end", p.endPosition)
+	p.mfaRoutes(mux)
 }
 
 // formField is one labelled input of the new-person form.
@@ -89,7 +102,11 @@ func statusButton(v web.View, status, labelKey string) map[string]string {
 // NavItems are the shell navigation links this module adds.
 func NavItems() []web.NavItem {
 	return []web.NavItem{{Path: "/admin/people", Label: "identity.nav.people", Order: 90,
-		Visible: func(u *web.User) bool { return u.Can(string(ActionUserView)) }}}
+		Visible: func(u *web.User) bool { return u.Can(string(ActionUserView)) }},
+		{Path: "/admin/security", Label: "identity.nav.security", Order: 92,
+			Visible: func(u *web.User) bool { return u.Can(string(ActionSecurityManage)) }},
+		{Path: "/account/security", Label: "identity.nav.account_security", Order: 95,
+			Visible: func(u *web.User) bool { return u != nil && u.Kind == string(KindOfficial) }}}
 }
 
 // WebUser describes the request's principal for the shell
@@ -218,6 +235,7 @@ type loginView struct {
 	Username string
 	Next     string
 	Errors   formErrors
+	External []ExternalLogin
 }
 
 func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -226,13 +244,14 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	p.shell.Render(w, r, p.pages["login"], http.StatusOK, loginView{Next: next})
+	RelaxFormAction(w)
+	p.shell.Render(w, r, p.pages["login"], http.StatusOK, loginView{Next: next, External: p.external})
 }
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	username, password := r.PostFormValue("username"), r.PostFormValue("password")
 	next := web.SafeNext(r.PostFormValue("next"))
-	view := loginView{Username: username, Next: next}
+	view := loginView{Username: username, Next: next, External: p.external}
 	if strings.TrimSpace(username) == "" || password == "" {
 		fe, status, _ := toFormErrors(r, required("username", username, "password", password))
 		view.Errors = fe
@@ -253,10 +272,15 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		view.Errors = fe
+		RelaxFormAction(w)
 		p.shell.Render(w, r, p.pages["login"], status, view)
 		return
 	}
 	p.h.SetSessionCookie(w, r, token)
+	if pr.MFAPending {
+		http.Redirect(w, r, "/login/mfa?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
 	if pr.MustChangePassword {
 		next = "/account/password?next=" + url.QueryEscape(next)
 	}

@@ -1,0 +1,226 @@
+package nationalportal
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/identity"
+	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/outbox"
+)
+
+// Dossiers is what the adapter needs from the dossier module;
+// *dossier.Service implements it.
+type Dossiers interface {
+	Get(ctx context.Context, code string, actor *identity.Principal) (*dossier.Dossier, error)
+	List(ctx context.Context, q dossier.ListQuery) (dossier.ListPage, error)
+	Submit(ctx context.Context, in dossier.SubmitInput) (dossier.Receipt, error)
+	PutFile(ctx context.Context, name string, r io.Reader) (dossier.File, error)
+}
+
+var _ Dossiers = (*dossier.Service)(nil)
+
+// SubscriptionName is the outbox subscriber name of the outbound sync.
+const SubscriptionName = "nationalportal.sync"
+
+// Topics are the dossier topics the outbound sync follows.
+var Topics = []string{dossier.TopicSubmitted, dossier.TopicReceived, dossier.TopicTransition,
+	dossier.TopicResultAdded, dossier.TopicFeePaid}
+
+// ErrBusy reports that another worker is syncing the same dossier; the
+// outbox retries the event later.
+var ErrBusy = errors.New("nationalportal: dossier sync in progress elsewhere")
+
+// ReaderID is the person ID under which the adapter reads dossiers.
+const ReaderID = "system:nationalportal"
+
+// reader is the adapter's in-process identity for reading dossiers: a
+// province-wide follower (leader role), which may view every dossier and
+// act on none. The dossier module has no trusted read accessor (Get needs a
+// principal), so the adapter carries its own.
+var reader = &identity.Principal{PersonID: ReaderID, Username: "nationalportal", FullName: "Đồng bộ Cổng DVCQG",
+	Kind: identity.KindOfficial, Grants: []identity.Grant{{ID: "nationalportal-reader", PersonID: ReaderID,
+		Role: identity.RoleLeader, UnitID: identity.ProvinceWide, GrantedBy: identity.ActorSystem}}}
+
+// Config wires a Service.
+type Config struct {
+	// Dossiers and Portal are required.
+	Dossiers Dossiers
+	Portal   Portal
+	// InboundAgency and InboundUnit place dossiers submitted on the national
+	// portal (receiving agency e-ID and its desk) when InboundDesks has no
+	// desk for the agency the portal names.
+	InboundAgency, InboundUnit string
+	InboundDesks               map[string]string
+	// InboundBatch is how many inbound dossiers one pull asks for (default 20).
+	InboundBatch int
+	// Lease bounds how long one worker owns a dossier's sync (default 5m);
+	// keep it above a few portal timeouts.
+	Lease time.Duration
+	// People names officials in progress entries (NguoiXuLy);
+	// *identity.Service implements it. Nil: person IDs are sent.
+	People dossier.People
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives failures (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Service links the province's dossiers with the national portal: the
+// outbound sync (Sync, HandleEvent), the inbound feed (Pull) and the
+// reconciliation (Reconcile).
+type Service struct {
+	db  *db.DB
+	cfg Config
+}
+
+// New returns a Service over d, whose schema must include Migrations. It
+// does no I/O.
+func New(d *db.DB, cfg Config) (*Service, error) {
+	if cfg.Dossiers == nil || cfg.Portal == nil {
+		return nil, errors.New("nationalportal: Dossiers and Portal are required")
+	}
+	if cfg.InboundBatch <= 0 || cfg.InboundBatch > 100 {
+		cfg.InboundBatch = 20
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{db: d, cfg: cfg}, nil
+}
+
+// Subscribe declares the outbound sync on the dispatcher for every dossier
+// topic (call while wiring, before Register or Run).
+func (s *Service) Subscribe(d *outbox.Dispatcher) {
+	for _, t := range Topics {
+		d.Subscribe(t, SubscriptionName, s.HandleEvent)
+	}
+}
+
+// HandleEvent is the outbox handler: it syncs the dossier the event names.
+// A failure that may pass returns an error (the outbox retries with
+// backoff, then dead-letters); a rejection by the portal is recorded for
+// operators and acknowledged.
+func (s *Service) HandleEvent(ctx context.Context, ev outbox.Event) error {
+	code := ev.Key
+	if code == "" {
+		var e dossier.Event
+		if err := ev.Decode(&e); err != nil {
+			return err
+		}
+		code = e.Code
+	}
+	return s.sync(ctx, code, false)
+}
+
+// Sync pushes a dossier's current state to the portal unless the portal
+// already holds it: the dossier (DongBoHoSoMC) and the progress entries of
+// the steps after the last synced version (CapNhatTienDoHoSoMC).
+func (s *Service) Sync(ctx context.Context, code string) error { return s.sync(ctx, code, false) }
+
+// Resync pushes a dossier again with all its progress entries, even if the
+// portal should already hold it (for operators repairing a mismatch).
+func (s *Service) Resync(ctx context.Context, code string) error { return s.sync(ctx, code, true) }
+
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func payloadHash(h HoSo) string {
+	b, _ := json.Marshal(h)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// sync holds the dossier's lease while it reads the dossier and pushes it,
+// so two workers never push the same dossier at once: the state pushed is
+// always read after the previous push ended, and the portal never goes
+// back to an older status.
+func (s *Service) sync(ctx context.Context, code string, force bool) error {
+	token := newToken()
+	ok, st, err := claim(ctx, s.db, code, token, s.cfg.Now(), s.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrBusy, code)
+	}
+	d, err := s.cfg.Dossiers.Get(ctx, code, reader)
+	if err != nil {
+		if errors.Is(err, dossier.ErrNotFound) {
+			rerr := release(ctx, s.db, code, token, s.cfg.Now(), outcome{})
+			if force {
+				return errors.Join(fmt.Errorf("nationalportal: resync %s: %w", code, err), rerr)
+			}
+			s.cfg.Logger.WarnContext(ctx, "nationalportal: event for an unknown dossier", "code", code)
+			return rerr
+		}
+		rerr := release(ctx, s.db, code, token, s.cfg.Now(), outcome{Error: err.Error()})
+		return errors.Join(fmt.Errorf("nationalportal: read %s: %w", code, err), rerr)
+	}
+	h := ToHoSo(d)
+	hash := payloadHash(h)
+	if !force && (d.Version < st.Version || (d.Version == st.Version && hash == st.Hash)) {
+		// Redelivered or out-of-order event: the portal holds this or newer.
+		return release(ctx, s.db, code, token, s.cfg.Now(), outcome{})
+	}
+	since := st.Version
+	if force {
+		since = 0
+	}
+	err = s.cfg.Portal.Upsert(ctx, []HoSo{h})
+	if p := ToProgress(d, since, s.personName(ctx)); err == nil && len(p) > 0 {
+		err = s.cfg.Portal.UpdateProgress(ctx, p)
+	}
+	o := outcome{Version: d.Version, Status: h.TrangThaiHoSo, Hash: hash}
+	if err != nil {
+		o.Error = err.Error()
+		var rej *RejectedError
+		if errors.As(err, &rej) {
+			o.Rejection = rej
+			s.cfg.Logger.WarnContext(ctx, "nationalportal: dossier rejected by the portal", "code", code, "version", d.Version, "err", err)
+			return release(ctx, s.db, code, token, s.cfg.Now(), o)
+		}
+		rerr := release(ctx, s.db, code, token, s.cfg.Now(), o)
+		return errors.Join(fmt.Errorf("nationalportal: sync %s: %w", code, err), rerr)
+	}
+	o.Synced = true
+	return release(ctx, s.db, code, token, s.cfg.Now(), o)
+}
+
+// personName returns a lookup of officials' names, remembered for one sync.
+func (s *Service) personName(ctx context.Context) func(string) string {
+	if s.cfg.People == nil {
+		return nil
+	}
+	names := map[string]string{}
+	return func(id string) string {
+		if n, ok := names[id]; ok {
+			return n
+		}
+		p, err := s.cfg.People.GetPerson(ctx, id)
+		if err != nil {
+			names[id] = ""
+			return ""
+		}
+		names[id] = p.FullName
+		return p.FullName
+	}
+}
