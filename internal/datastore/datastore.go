@@ -36,7 +36,7 @@ func (k Kind) Valid() bool { return k == KindComponent || k == KindResult || k =
 
 // Deletable reports whether the applicant may delete a document of this
 // kind for good. Results issued by an agency may only be hidden: the
-// record stays (see DATASTORE.md, "Deletion").
+// record stays (see docs/datastore.md, "Deletion").
 func (k Kind) Deletable() bool { return k != KindResult }
 
 // Issuer is the agency that issued a result or digitized a component (its

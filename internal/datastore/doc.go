@@ -11,7 +11,7 @@
 // store.go the schema and SQL for SQLite and PostgreSQL; api.go the JSON
 // API under /api/v1/me/documents ([Handlers]) and openapi.json its OpenAPI
 // description; ui.go and templates/ the pages under /account/documents
-// ([Pages]). DATASTORE.md is the operator's guide.
+// ([Pages]). docs/datastore.md is the operator's guide.
 //
 // # Model
 //

@@ -10,7 +10,7 @@
 // message; sms.go the SMS gateway client; service.go the Service (event
 // handlers, delivery, queries); store.go the schema and SQL; api.go the JSON
 // API (/api/v1/notifications) and openapi.json; ui.go the pages
-// (/account/notifications, /account/notifications/settings). NOTIFY.md is
+// (/account/notifications, /account/notifications/settings). docs/notifications.md is
 // the operators' guide.
 //
 // # Flow

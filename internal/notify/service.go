@@ -37,7 +37,7 @@ type Config struct {
 	// the attempts.
 	MaxAttempts int
 	// TemplateDir holds edited templates that replace the embedded ones
-	// (CONGSO_NOTIFY_TEMPLATES; see NOTIFY.md).
+	// (CONGSO_NOTIFY_TEMPLATES; see docs/notifications.md).
 	TemplateDir string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -45,7 +45,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// ConfigFromEnv reads the module's variables (see Config and NOTIFY.md).
+// ConfigFromEnv reads the module's variables (see Config and docs/notifications.md).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var c Config
 	var errs []error

@@ -101,7 +101,7 @@ func funcs(lang string) map[string]any {
 
 // LoadTemplates parses the embedded templates, each replaced by a file of the
 // same path under dir when dir is not empty and has one (an operator's
-// edited copy; see NOTIFY.md). It fails when a kind lacks a file or block in
+// edited copy; see docs/notifications.md). It fails when a kind lacks a file or block in
 // a language, or when a template does not render with sample data, so a
 // broken edit stops the start rather than a notification.
 func LoadTemplates(dir string) (*Templates, error) {
@@ -238,7 +238,7 @@ func truncate(s string, n int) string {
 }
 
 // SampleData is example data for kind, used to check templates at load and
-// by the preview command of NOTIFY.md.
+// by the preview command of docs/notifications.md.
 func SampleData(lang string, k Kind) Data {
 	due := time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC)
 	d := Data{Kind: k, Lang: lang, Sender: "UBND tỉnh Mẫu", Name: "Nguyễn Thị Hồng Nhung", Code: "000.00.12.H12-261201-0001",
@@ -273,7 +273,7 @@ func (o overlay) Open(name string) (fs.File, error) {
 
 // Preview renders kind in lang with sample data from the templates in dir
 // (over the embedded ones) and writes every part to w: what an operator
-// checks after editing a template (NOTIFY.md).
+// checks after editing a template (docs/notifications.md).
 func Preview(w io.Writer, dir, lang string, kind Kind) error {
 	t, err := LoadTemplates(dir)
 	if err != nil {

@@ -5,7 +5,7 @@
 // server-to-server notification (IPN) records the payment and the fee on the
 // dossier; a status-query job settles payments whose notification never
 // came; a daily reconciliation compares the platform's settlement list with
-// our records. Operator documentation: PAYMENT.md.
+// our records. Operator documentation: docs/payment.md.
 //
 // Files: payment.go the domain types (Payment, Callback, Report, the
 // Dossiers and Platform interfaces, no SQL, no HTTP); service.go Start,

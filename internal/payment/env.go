@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Settings are the operator's settings of the module (PAYMENT.md).
+// Settings are the operator's settings of the module (docs/payment.md).
 type Settings struct {
 	URL          string        // CONGSO_PAYMENT_URL: the platform's base URL; empty turns online payment off
 	MerchantCode string        // CONGSO_PAYMENT_MERCHANT_CODE

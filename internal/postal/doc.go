@@ -4,7 +4,7 @@
 // sending agency to the applicant, optionally collecting an amount on
 // delivery; its tracking code and status, kept current by the carrier's
 // signed status webhook and a status-query job. Dossier pages call
-// ForDossier to show them. Operator documentation: POSTAL.md.
+// ForDossier to show them. Operator documentation: docs/postal.md.
 //
 // Files: postal.go the domain types (Shipment, Event, Carrier, no SQL, no
 // HTTP); service.go Ship, HandleWebhook, Sync; store.go the schema and SQL;

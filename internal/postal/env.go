@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Settings are the operator's settings of the module (POSTAL.md).
+// Settings are the operator's settings of the module (docs/postal.md).
 type Settings struct {
 	URL         string        // CONGSO_POSTAL_URL: the carrier's base URL; empty turns results by post off
 	PartnerCode string        // CONGSO_POSTAL_PARTNER_CODE

@@ -10,7 +10,7 @@ import (
 )
 
 // Settings are the operator's settings of the adapter, read from CONGSO_DVCQG_*
-// variables by SettingsFromEnv (see NATIONAL_PORTAL.md).
+// variables by SettingsFromEnv (see docs/national-portal.md).
 type Settings struct {
 	// Enabled turns the adapter on (CONGSO_DVCQG_ENABLED, default false).
 	Enabled bool

@@ -29,7 +29,7 @@
 // reconciliation, state.go what operators see, mapping.go the payloads (no
 // SQL, no HTTP), wire.go and client.go the profile, store.go the schema,
 // api.go the JSON API (openapi.json), ui.go + templates/ the page,
-// config.go the CONGSO_DVCQG_* settings. NATIONAL_PORTAL.md is the
+// config.go the CONGSO_DVCQG_* settings. docs/national-portal.md is the
 // operators' guide.
 //
 // # Invariants

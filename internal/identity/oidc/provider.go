@@ -22,7 +22,7 @@ import (
 )
 
 // Config configures the provider. The application fills it from the
-// CONGSO_OIDC_* settings (see SSO.md).
+// CONGSO_OIDC_* settings (see docs/sso.md).
 type Config struct {
 	// Issuer is the provider's public base URL without trailing slash,
 	// e.g. "https://congso.tinh.gov.vn" (CONGSO_OIDC_ISSUER). Endpoints are

@@ -7,7 +7,7 @@ import (
 	"github.com/congso/congso/internal/payment/paygov"
 )
 
-// The worked example of PAYMENT.md, checked against
+// The worked example of docs/payment.md, checked against
 // `printf '%s' '<canonical>' | openssl dgst -sha256 -hmac 'example-secret'`.
 func TestSignatureVector(t *testing.T) {
 	f := map[string]string{"status": "success", "order_id": "000.00.13.H99-260302-0001-1-1", "amount": "75000",

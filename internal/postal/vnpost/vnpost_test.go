@@ -7,7 +7,7 @@ import (
 	"github.com/congso/congso/internal/postal/vnpost"
 )
 
-// The worked example of POSTAL.md, checked against
+// The worked example of docs/postal.md, checked against
 // `printf '%s' '<canonical>' | openssl dgst -sha256 -hmac 'example-secret'`.
 func TestSignatureVector(t *testing.T) {
 	f := map[string]string{"tracking_code": "EB000000001VN", "status": "delivered", "status_at": "2026-03-02T03:00:00Z",
