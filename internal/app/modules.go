@@ -216,6 +216,7 @@ func (a *App) routeModules(mux *http.ServeMux) error {
 	work.People = a.Identity
 	work.Stats = a.Stats
 	work.IndexSources = a.indexSources()
+	work.Related = a.relatedSections
 	work.Routes(mux)
 	a.Shell.AddNav(dossierui.NavItems()...)
 	a.Web.Cards = append(a.Web.Cards, dossierui.HomeCards()...)

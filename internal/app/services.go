@@ -12,6 +12,7 @@ import (
 	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/datastore"
 	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/dossier/dossierui"
 	"github.com/congso/congso/internal/dossier/stats"
 	"github.com/congso/congso/internal/gateway/nationalportal"
 	"github.com/congso/congso/internal/identity"
@@ -23,6 +24,7 @@ import (
 	"github.com/congso/congso/internal/portal"
 	"github.com/congso/congso/internal/postal"
 	"github.com/congso/congso/internal/postal/vnpost"
+	"github.com/congso/congso/internal/web"
 )
 
 // services are the applicant-facing capabilities around the dossier
@@ -391,6 +393,58 @@ func (p portalDocuments) Candidates(ctx context.Context, owner, docName string) 
 			sd.ValidTo = d.Current.ValidUntil.In(loc)
 		}
 		out = append(out, sd)
+	}
+	return out, nil
+}
+
+// relatedSections are what the notification, payment and postal modules
+// know of a dossier, for its page in the workspace.
+func (a *App) relatedSections(ctx context.Context, code string) ([]dossierui.RelatedSection, error) {
+	loc := calendar.Default().Location()
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(loc).Format("15:04 02/01/2006")
+	}
+	var out []dossierui.RelatedSection
+	ds, err := a.Notify.ForDossier(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	sec := dossierui.RelatedSection{ID: "notifications", Title: "dossierui.related.notifications",
+		Headers: []string{"dossierui.related.time", "dossierui.related.channel", "dossierui.related.recipient", "dossierui.related.subject", "dossierui.related.status"}}
+	for _, d := range ds {
+		st := string(d.Status)
+		if d.LastError != "" && d.Status != "sent" {
+			st += " (" + d.LastError + ")"
+		}
+		sec.Rows = append(sec.Rows, []string{when(d.CreatedAt), string(d.Channel), d.Recipient, d.Subject, st})
+	}
+	out = append(out, sec)
+	if a.Payment != nil {
+		ps, err := a.Payment.ForDossier(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		sec := dossierui.RelatedSection{ID: "payments", Title: "dossierui.related.payments",
+			Headers: []string{"dossierui.related.time", "dossierui.related.fee", "dossierui.related.amount", "dossierui.related.status", "dossierui.related.receipt"}}
+		for _, p := range ps {
+			sec.Rows = append(sec.Rows, []string{when(p.CreatedAt), p.FeeName, web.FormatVND(p.Amount), string(p.Status), p.Receipt()})
+		}
+		out = append(out, sec)
+	}
+	if a.Postal != nil {
+		ss, err := a.Postal.ForDossier(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		sec := dossierui.RelatedSection{ID: "shipments", Title: "dossierui.related.shipments",
+			Headers: []string{"dossierui.related.time", "dossierui.related.tracking", "dossierui.related.recipient", "dossierui.related.status"}}
+		for _, s := range ss {
+			sec.Rows = append(sec.Rows, []string{when(s.CreatedAt), s.TrackingCode, s.Recipient.Name + ", " + s.Recipient.Address, string(s.Status)})
+		}
+		out = append(out, sec)
 	}
 	return out, nil
 }

@@ -134,6 +134,8 @@ type dossierView struct {
 	AttachErr string
 	CanResult bool
 	Result    resultForm
+	// Related are other modules' sections (notifications, payments, post).
+	Related []RelatedSection
 }
 
 func dossierURL(code string) string { return "/work/dossiers/" + url.PathEscape(code) }
@@ -167,6 +169,13 @@ func (p *Pages) dossierView(r *http.Request, code string, pr *identity.Principal
 	v := &dossierView{D: d, State: stateName(lang, def, d.State), Channel: i18n.T(lang, fmt.Sprintf("dossierui.channel.%d", d.Channel)),
 		Receiving: nm.Unit(d.ReceivingUnit), Competent: nm.Unit(d.CompetentAgency), Current: nm.Unit(d.Unit),
 		Assignee: nm.Person(d.Assignee), ReceivedBy: nm.Person(d.ReceivedBy), Result: resultForm{IdemKey: newKey()}}
+	if p.Related != nil {
+		rel, err := p.Related(ctx, d.Code)
+		if err != nil {
+			return nil, err
+		}
+		v.Related = rel
+	}
 	if def != nil {
 		v.Process = text(lang, def.Name)
 	}

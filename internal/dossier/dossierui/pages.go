@@ -43,6 +43,15 @@ type UnitLoad struct {
 	Overdue    int
 }
 
+// RelatedSection is what another module knows of a dossier, shown on its
+// page: a titled table (titles and headers are message keys or plain text).
+type RelatedSection struct {
+	ID      string // HTML id of the section
+	Title   string
+	Headers []string
+	Rows    [][]string
+}
+
 // Pages serves the officials' workspace. Create it with [NewPages]; the
 // exported fields are optional and may be set before [Pages.Routes].
 type Pages struct {
@@ -57,6 +66,9 @@ type Pages struct {
 	// adds up the workflow's inbox counts of each unit's role queues (and,
 	// with People, of the unit's officials' assigned work).
 	UnitLoads func(ctx context.Context, units []string) ([]UnitLoad, error)
+	// Related, when set, adds sections other modules keep about a dossier
+	// (notifications sent, payments, postal shipments) to its page.
+	Related func(ctx context.Context, code string) ([]RelatedSection, error)
 	// Stats, when set, adds the §11 statistics and the 766 index to the
 	// reports page; IndexSources give the index the other modules' metrics.
 	Stats        *stats.Service

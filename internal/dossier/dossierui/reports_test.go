@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/congso/congso/internal/dossier"
+	"github.com/congso/congso/internal/dossier/dossierui"
 	"github.com/congso/congso/internal/dossier/stats"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/db/dbtest"
@@ -99,3 +100,30 @@ func TestReportsPage(t *testing.T) {
 
 // migrations2 adds the statistics tables to the workspace's.
 func migrations2() []db.Migration { return append(migrations(), stats.Migrations()...) }
+
+// Other modules' facts (notifications sent, payments, shipments) appear on
+// the dossier page as their own sections; an empty one is left out.
+func TestRelatedSections(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		code := e.receive()
+		e.pages.Related = func(ctx context.Context, c string) ([]dossierui.RelatedSection, error) {
+			if c != code {
+				t.Errorf("related asked for %s", c)
+			}
+			return []dossierui.RelatedSection{
+				{ID: "notifications", Title: "dossierui.related.notifications", Headers: []string{"dossierui.related.channel"},
+					Rows: [][]string{{"sms 09******78 đã gửi"}}},
+				{ID: "payments", Title: "dossierui.related.payments"},
+			}, nil
+		}
+		res := e.get("/work/dossiers/"+code, officer)
+		if res.status != http.StatusOK || !strings.Contains(res.body, `id="notifications"`) || !strings.Contains(res.body, "sms 09******78 đã gửi") ||
+			!strings.Contains(res.body, "Thông báo đã gửi người dân") {
+			t.Fatalf("dossier page: %d, no notifications section", res.status)
+		}
+		if strings.Contains(res.body, `id="payments"`) {
+			t.Fatalf("an empty section is shown")
+		}
+	})
+}
