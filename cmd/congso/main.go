@@ -5,6 +5,7 @@
 //	congso demo       load (or --reset) the demo province
 //	congso user       create accounts, grant roles, reset passwords
 //	congso audit      verify or export the audit log
+//	congso gateway    verify the gateway's message log, doctor, keygen, bind-client
 //	congso version    print the version
 //
 // Settings come from CONGSO_* environment variables and flags; see
@@ -38,6 +39,7 @@ Usage:
   congso demo    [flags]   load the demo province (--reset to start over, embedded only)
   congso user    ACTION    manage accounts (create, grant, revoke, reset-password, list)
   congso audit   ACTION    verify or export the audit log (verify, export)
+  congso gateway ACTION    the integration gateway (verify, export, doctor, keygen, bind-client)
   congso version           print the version
 
 Run 'congso COMMAND -h' for a command's flags. Settings: docs/configuration.md.
@@ -61,6 +63,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdUser(rest, stdin, stdout, stderr)
 	case "audit":
 		err = cmdAudit(rest, stdout, stderr)
+	case "gateway":
+		err = cmdGateway(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "congso", app.Version)
 		return 0

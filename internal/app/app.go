@@ -53,6 +53,7 @@ type App struct {
 	Dossier  *dossier.Service
 	Stats    *stats.Service
 	services
+	gatewayParts
 
 	OIDC *oidc.Provider
 
@@ -150,7 +151,7 @@ func (a *App) BuildHTTP() error {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	a.registerMetrics()
 	mux.Handle("GET /metrics", httpx.MetricsHandler())
-	if a.Cfg.Role != "worker" {
+	if a.Cfg.Role != "worker" && a.Cfg.Role != "gateway" {
 		wh.Routes(mux)
 		doc, err := openAPIDocument(a.fragments())
 		if err != nil {

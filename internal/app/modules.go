@@ -14,6 +14,7 @@ import (
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/dossier/dossierui"
 	"github.com/congso/congso/internal/dossier/stats"
+	"github.com/congso/congso/internal/gateway"
 	"github.com/congso/congso/internal/gateway/nationalportal"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/identity/oidc"
@@ -57,6 +58,7 @@ func modules() []module {
 		{name: "postal", migrations: postal.Migrations},
 		{name: "nationalportal", migrations: nationalportal.Migrations},
 		{name: "portal", migrations: portal.Migrations},
+		{name: "gateway", migrations: gateway.Migrations},
 		{name: "app", migrations: appMigrations},
 	}
 }
@@ -137,6 +139,9 @@ func (a *App) initModules(ctx context.Context) error {
 		return err
 	}
 	a.Dossier.SetReuse(reuseResolver{a})
+	if err := a.initGateway(ctx); err != nil {
+		return err
+	}
 
 	// Every node keeps its calendar current, whatever its role.
 	a.always = append(a.always, worker{name: "calendar", run: a.Calendar.Run})
@@ -221,6 +226,9 @@ func (a *App) routeModules(mux *http.ServeMux) error {
 	a.Shell.AddNav(dossierui.NavItems()...)
 	a.Web.Cards = append(a.Web.Cards, dossierui.HomeCards()...)
 	if err := a.routeServices(mux, catPages); err != nil {
+		return err
+	}
+	if err := a.routeGateway(mux); err != nil {
 		return err
 	}
 

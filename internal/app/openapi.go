@@ -10,6 +10,7 @@ import (
 	"github.com/congso/congso/internal/datastore"
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/dossier/stats"
+	"github.com/congso/congso/internal/gateway"
 	"github.com/congso/congso/internal/gateway/nationalportal"
 	"github.com/congso/congso/internal/identity/oidc"
 	"github.com/congso/congso/internal/notify"
@@ -25,7 +26,7 @@ var openapiJSON []byte
 // they are configured.
 func (a *App) fragments() map[string][]byte {
 	f := map[string][]byte{"dossier": dossier.OpenAPIFragment(), "statistics": stats.OpenAPIFragment(),
-		"datastore": datastore.OpenAPIFragment(), "notify": notify.OpenAPIFragment(), "oidc": oidc.OpenAPIFragment()}
+		"datastore": datastore.OpenAPIFragment(), "notify": notify.OpenAPIFragment(), "oidc": oidc.OpenAPIFragment(), "gateway": gateway.OpenAPIFragment()}
 	if a.Payment != nil {
 		f["payment"] = payment.OpenAPIFragment()
 	}

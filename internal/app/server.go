@@ -37,8 +37,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	defer stopWork()
 	var workers sync.WaitGroup
 	run := a.always
-	if a.Cfg.Role != "web" {
+	if a.Cfg.Role == "all" || a.Cfg.Role == "worker" {
 		run = append(run, a.workers...)
+	}
+	if a.GatewayRuntime != nil && (a.Cfg.Role == "all" || a.Cfg.Role == "gateway") {
+		run = append(run, worker{name: "gateway", run: a.serveGateway})
 	}
 	{
 		for _, w := range run {

@@ -25,7 +25,7 @@ type Config struct {
 	DatabaseURL     string        // CONGSO_DATABASE_URL: postgres://… or a SQLite path
 	BlobURL         string        // CONGSO_BLOB_URL: file:///path or s3://bucket/prefix?…
 	Demo            string        // CONGSO_DEMO: auto | always | never
-	Role            string        // CONGSO_ROLE: all | web | worker
+	Role            string        // CONGSO_ROLE: all | web | worker | gateway
 	SecretKey       string        // CONGSO_SECRET_KEY: hex, ≥32 bytes; signs CSRF tokens
 	SecureCookies   bool          // CONGSO_SECURE_COOKIES: site served over HTTPS
 	TrustedProxies  []string      // CONGSO_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
@@ -131,7 +131,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (CONGSO_ADDR)")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of the site (CONGSO_BASE_URL)")
 	fs.StringVar(&c.Demo, "demo", c.Demo, "demo data: auto (first start of the embedded default), always, never (CONGSO_DEMO)")
-	fs.StringVar(&c.Role, "role", c.Role, "what this node runs: all, web (HTTP only), worker (background work only) (CONGSO_ROLE)")
+	fs.StringVar(&c.Role, "role", c.Role, "what this node runs: all, web (HTTP only), worker (background work only), gateway (the integration gateway only) (CONGSO_ROLE)")
 }
 
 // Flags registers flags for the storage and logging settings every command
@@ -175,9 +175,9 @@ func (c *Config) Finish() error {
 		errs = append(errs, fmt.Errorf("demo: %q is not auto, always or never", c.Demo))
 	}
 	switch c.Role {
-	case "all", "web", "worker":
+	case "all", "web", "worker", "gateway":
 	default:
-		errs = append(errs, fmt.Errorf("role: %q is not all, web or worker", c.Role))
+		errs = append(errs, fmt.Errorf("role: %q is not all, web, worker or gateway", c.Role))
 	}
 	switch c.LogFormat {
 	case "json", "text":

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/congso/congso/internal/app"
+	"github.com/congso/congso/internal/config"
+	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/platform/db"
+)
+
+const gatewayUsage = `usage:
+  congso gateway verify [-archive FILE] [-key BASE64]...  prove the message log's integrity (hash chains, signed
+                                                          Merkle roots); exit 1 on any tampering
+  congso gateway export                                   write the message log as a verifiable archive to standard output
+  congso gateway doctor                                   check certificates, clock skew, peers, database, configuration age
+  congso gateway keygen                                   print a new signing key (PKCS#8 PEM) for CONGSO_GATEWAY_SIGNING_KEY
+  congso gateway bind-client CLIENT_ID SUBSYSTEM          let an OAuth client of the SSO call as a subsystem (bearer tokens)`
+
+type keyList []string
+
+func (k *keyList) String() string     { return strings.Join(*k, ",") }
+func (k *keyList) Set(v string) error { *k = append(*k, v); return nil }
+
+func cmdGateway(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{gatewayUsage}
+	}
+	action, rest := args[0], args[1:]
+	if action == "keygen" {
+		pem, err := gateway.GenerateKeyPEM()
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(pem)
+		return err
+	}
+	var archive string
+	var keys keyList
+	cfg, pos, err := loadConfig("gateway "+action, rest, stderr, func(fs *flag.FlagSet, _ *config.Config) {
+		if action == "verify" {
+			fs.StringVar(&archive, "archive", "", "verify this exported archive instead of the database")
+			fs.Var(&keys, "key", "a trusted public signing key (base64 PKIX DER); repeat for several; default: the keys in the log")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if action == "verify" && archive != "" {
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rep, err := gateway.Verify(f, keys)
+		return verifyReport(stdout, rep, err)
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL, db.Options{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	switch action {
+	case "verify":
+		rep, err := gateway.VerifyDB(ctx, d, keys)
+		return verifyReport(stdout, rep, err)
+	case "export":
+		return gateway.Export(ctx, d, stdout)
+	case "doctor":
+		s, err := app.GatewaySettingsFromEnv(os.Getenv)
+		if err != nil {
+			return err
+		}
+		dc := gateway.DoctorConfig{DB: d}
+		if s.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
+			if err != nil {
+				return fmt.Errorf("gateway certificate: %w", err)
+			}
+			for _, der := range cert.Certificate {
+				c, err := x509.ParseCertificate(der)
+				if err != nil {
+					return err
+				}
+				dc.Certificate = append(dc.Certificate, c)
+			}
+		}
+		if s.ClientCA != "" {
+			pem, err := os.ReadFile(s.ClientCA)
+			if err != nil {
+				return err
+			}
+			dc.Roots = x509.NewCertPool()
+			dc.Roots.AppendCertsFromPEM(pem)
+		}
+		checks := gateway.Doctor(ctx, dc)
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		bad := false
+		for _, c := range checks {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", c.Health, c.Name, c.Detail)
+			bad = bad || c.Health == gateway.Fail
+		}
+		w.Flush()
+		if bad {
+			return errors.New("gateway doctor found problems")
+		}
+		return nil
+	case "bind-client":
+		if len(pos) != 2 {
+			return usageError{gatewayUsage}
+		}
+		if _, err := gateway.ParseSubsystemID(pos[1]); err != nil {
+			return fmt.Errorf("subsystem %q: %w", pos[1], err)
+		}
+		m := gateway.NewManager(gateway.NewStore(d, nil), nil)
+		if err := m.PutCertificate(ctx, "cli", gateway.Certificate{Fingerprint: app.OAuthBindingFingerprint(pos[0]), Owner: pos[1],
+			Subject: "OAuth client " + pos[0]}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "OAuth client %s now calls the gateway as %s\n", pos[0], pos[1])
+		return nil
+	}
+	return usageError{gatewayUsage}
+}
+
+func verifyReport(stdout io.Writer, rep gateway.Report, err error) error {
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "records %d, signed batches %d, not yet signed %d\n", rep.Records, rep.Batches, rep.Unsigned)
+	for _, p := range rep.Problems {
+		fmt.Fprintln(stdout, "PROBLEM:", p)
+	}
+	if !rep.OK() {
+		return errors.New("message log integrity broken")
+	}
+	fmt.Fprintln(stdout, "message log intact")
+	return nil
+}

@@ -1,0 +1,300 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/identity"
+	"github.com/congso/congso/internal/identity/oidc"
+)
+
+// gatewayParts are the integration platform's pieces in this process: the
+// registry (always, for its admin pages and API), pub/sub (always), and the
+// runtime with its message log when this node is a gateway
+// (CONGSO_GATEWAY_INSTANCE set).
+type gatewayParts struct {
+	GatewayManager *gateway.Manager
+	GatewayPubSub  *gateway.PubSub
+	GatewayRuntime *gateway.Runtime
+	gatewayTLS     *tls.Config
+	gatewayAddr    string
+	gatewayBound   atomic.Value // string: the listener's address once listening
+}
+
+// GatewayAddr is the address the gateway listens on, once it does ("" before).
+func (a *App) GatewayAddr() string {
+	s, _ := a.gatewayBound.Load().(string)
+	return s
+}
+
+// Actions of the gateway, granted to system administrators.
+var (
+	ActionGatewayAdmin   = identity.DefineAction(gateway.ActionAdmin, identity.RoleSysadmin)
+	ActionGatewayLogRead = identity.DefineAction(gateway.ActionLogRead, identity.RoleSysadmin)
+)
+
+// GatewaySettings are the CONGSO_GATEWAY_* settings (docs/gateway.md).
+type GatewaySettings struct {
+	Instance, Node, Addr      string
+	TLSCert, TLSKey, ClientCA string // file paths
+	SigningKey                string // file path or PEM
+	SignInterval, Poll        time.Duration
+	BodyTimeout               time.Duration
+	MaxBody                   int64
+	BreakerFailures           int
+	BreakerCooldown           time.Duration
+}
+
+// GatewaySettingsFromEnv reads the CONGSO_GATEWAY_* variables.
+func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error) {
+	s := GatewaySettings{Instance: getenv("CONGSO_GATEWAY_INSTANCE"), Node: getenv("CONGSO_GATEWAY_NODE"),
+		Addr: getenv("CONGSO_GATEWAY_ADDR"), TLSCert: getenv("CONGSO_GATEWAY_TLS_CERT"), TLSKey: getenv("CONGSO_GATEWAY_TLS_KEY"),
+		ClientCA: getenv("CONGSO_GATEWAY_CLIENT_CA"), SigningKey: getenv("CONGSO_GATEWAY_SIGNING_KEY")}
+	if s.Addr == "" {
+		s.Addr = ":8443"
+	}
+	if s.Node == "" {
+		s.Node, _ = os.Hostname()
+	}
+	var errs []error
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{"CONGSO_GATEWAY_SIGN_INTERVAL", &s.SignInterval}, {"CONGSO_GATEWAY_POLL_INTERVAL", &s.Poll},
+		{"CONGSO_GATEWAY_BODY_TIMEOUT", &s.BodyTimeout}, {"CONGSO_GATEWAY_BREAKER_COOLDOWN", &s.BreakerCooldown}} {
+		if v := getenv(d.key); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", d.key, v))
+			}
+			*d.dst = x
+		}
+	}
+	for _, d := range []struct {
+		key string
+		set func(int64)
+	}{{"CONGSO_GATEWAY_MAX_BODY", func(n int64) { s.MaxBody = n }}, {"CONGSO_GATEWAY_BREAKER_FAILURES", func(n int64) { s.BreakerFailures = int(n) }}} {
+		if v := getenv(d.key); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a positive number", d.key, v))
+			}
+			d.set(n)
+		}
+	}
+	if s.Instance != "" && s.SigningKey == "" {
+		errs = append(errs, errors.New("CONGSO_GATEWAY_SIGNING_KEY is required on a gateway node (congso gateway keygen makes one)"))
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		errs = append(errs, errors.New("CONGSO_GATEWAY_TLS_CERT and CONGSO_GATEWAY_TLS_KEY go together"))
+	}
+	return s, errors.Join(errs...)
+}
+
+// pemOrFile is value itself when it holds a PEM block, else the file it names.
+func pemOrFile(v string) ([]byte, error) {
+	if strings.Contains(v, "-----BEGIN") {
+		return []byte(v), nil
+	}
+	return os.ReadFile(v)
+}
+
+func (a *App) initGateway(ctx context.Context) error {
+	s, err := GatewaySettingsFromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	a.GatewayManager = gateway.NewManager(gateway.NewStore(a.DB, nil), nil)
+	a.GatewayPubSub = gateway.NewPubSub(a.DB, gateway.PubSubConfig{})
+	a.workers = append(a.workers, worker{name: "gateway-pubsub", run: a.GatewayPubSub.Run})
+	if s.Instance == "" {
+		if a.Cfg.Role == "gateway" {
+			return errors.New("gateway: role gateway needs CONGSO_GATEWAY_INSTANCE")
+		}
+		return nil
+	}
+	keyPEM, err := pemOrFile(s.SigningKey)
+	if err != nil {
+		return fmt.Errorf("gateway signing key: %w", err)
+	}
+	key, err := gateway.ParseKeyPEM(keyPEM)
+	if err != nil {
+		return fmt.Errorf("gateway signing key: %w", err)
+	}
+	ml, err := gateway.NewMessageLog(a.DB, gateway.LogConfig{Node: s.Node, Key: key, SignInterval: s.SignInterval, Logger: a.Log})
+	if err != nil {
+		return fmt.Errorf("gateway message log: %w", err)
+	}
+	metrics, err := gateway.NewMetrics(nil)
+	if err != nil {
+		return fmt.Errorf("gateway metrics: %w", err)
+	}
+	cfg := gateway.Config{Instance: s.Instance, Node: s.Node, Log: ml, Metrics: metrics, PubSub: a.GatewayPubSub,
+		PollInterval: s.Poll, MaxBodyBytes: s.MaxBody, BodyTimeout: s.BodyTimeout, BreakerFailures: s.BreakerFailures,
+		BreakerCooldown: s.BreakerCooldown, Logger: a.Log,
+		Tokens: &gatewayTokens{v: oidc.NewVerifier(oidc.VerifierConfig{Issuer: a.OIDC.Config().Issuer,
+			Keys: a.OIDC.Keys().PublicKeys}), store: a.GatewayManager.Store()}}
+	if s.ClientCA != "" {
+		pem, err := os.ReadFile(s.ClientCA)
+		if err != nil {
+			return fmt.Errorf("CONGSO_GATEWAY_CLIENT_CA: %w", err)
+		}
+		cfg.ClientCAs = x509.NewCertPool()
+		if !cfg.ClientCAs.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("CONGSO_GATEWAY_CLIENT_CA: no certificate in %s", s.ClientCA)
+		}
+	}
+	if s.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
+		if err != nil {
+			return fmt.Errorf("gateway TLS certificate: %w", err)
+		}
+		a.gatewayTLS = gateway.ServerTLSConfig(cert)
+		peer := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: cfg.ClientCAs, MinVersion: tls.VersionTLS12}
+		cfg.PeerTransport = gateway.NewTransport(peer)
+	}
+	a.GatewayRuntime, err = gateway.NewRuntime(ctx, a.DB, cfg)
+	if err != nil {
+		return fmt.Errorf("gateway runtime: %w", err)
+	}
+	a.GatewayManager.OnChange(a.GatewayRuntime.Changed)
+	a.gatewayAddr = s.Addr
+	return nil
+}
+
+func (a *App) routeGateway(mux *http.ServeMux) error {
+	h, err := gateway.NewHandlers(gateway.HandlerConfig{Manager: a.GatewayManager, DB: a.DB, Runtime: a.GatewayRuntime,
+		PubSub: a.GatewayPubSub, Authorizer: principalAuthorizer{}, Shell: a.Shell,
+		Actor: func(r *http.Request) string {
+			if p := identity.PrincipalFrom(r.Context()); p.Authenticated() {
+				return p.PersonID
+			}
+			return ""
+		}})
+	if err != nil {
+		return err
+	}
+	h.Routes(mux)
+	a.Shell.AddNav(gateway.NavItems()...)
+	return nil
+}
+
+// serveGateway runs the gateway's own listener (TLS with client
+// certificates when a certificate is configured) and its runtime loop
+// until ctx ends.
+func (a *App) serveGateway(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.gatewayAddr)
+	if err != nil {
+		return fmt.Errorf("gateway listen on %s: %w", a.gatewayAddr, err)
+	}
+	a.gatewayBound.Store(ln.Addr().String())
+	if a.gatewayTLS != nil {
+		ln = tls.NewListener(ln, a.gatewayTLS)
+	} else {
+		a.Log.Warn("gateway listens without TLS: client certificates are impossible, only bearer tokens (put a TLS terminator in front only if it forwards no client identity)", "addr", ln.Addr().String())
+	}
+	srv := &http.Server{Handler: a.GatewayRuntime, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	a.Log.Info("gateway listening", "addr", ln.Addr().String(), "tls", a.gatewayTLS != nil)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.GatewayRuntime.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.Log.Error("gateway runtime stopped", "err", err)
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), a.Cfg.ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// OAuthBindingFingerprint is the registry key that binds an OAuth client of
+// the province's SSO to a gateway subsystem: a certificate binding whose
+// "fingerprint" is the SHA-256 of "oauth-client:" + the client ID (`congso
+// gateway bind-client` writes it).
+func OAuthBindingFingerprint(clientID string) string {
+	sum := sha256.Sum256([]byte("oauth-client:" + clientID))
+	return hex.EncodeToString(sum[:])
+}
+
+// gatewayTokens lets systems call the gateway with access tokens of the
+// province's SSO: a client-credentials token whose OAuth client is bound
+// to a subsystem in the registry (see OAuthBindingFingerprint).
+type gatewayTokens struct {
+	v     *oidc.Verifier
+	store *gateway.Store
+
+	mu    sync.Mutex
+	rev   int64
+	bound map[string]string // binding fingerprint → owner
+	read  time.Time
+}
+
+func (g *gatewayTokens) VerifyToken(ctx context.Context, raw string) (gateway.ClientID, error) {
+	tok, err := g.v.Verify(ctx, raw)
+	if err != nil {
+		return gateway.ClientID{}, err
+	}
+	if tok.Kind != "client" {
+		return gateway.ClientID{}, errors.New("not a system's token (client credentials)")
+	}
+	sub, err := g.subsystem(ctx, tok.ClientID)
+	if err != nil {
+		return gateway.ClientID{}, err
+	}
+	return gateway.ParseSubsystemID(sub)
+}
+
+func (g *gatewayTokens) subsystem(ctx context.Context, clientID string) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if time.Since(g.read) > time.Second {
+		rev, _, err := g.store.Revision(ctx)
+		if err != nil {
+			return "", err
+		}
+		if rev != g.rev || g.bound == nil {
+			reg, err := g.store.Load(ctx)
+			if err != nil {
+				return "", err
+			}
+			g.bound = map[string]string{}
+			for _, c := range reg.Certificates {
+				g.bound[c.Fingerprint] = c.Owner
+			}
+			g.rev = reg.Revision
+		}
+		g.read = time.Now()
+	}
+	sub, ok := g.bound[OAuthBindingFingerprint(clientID)]
+	if !ok || strings.HasPrefix(sub, gateway.PeerPrefix) {
+		return "", fmt.Errorf("OAuth client %q is bound to no subsystem", clientID)
+	}
+	return sub, nil
+}

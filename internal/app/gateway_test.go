@@ -1,0 +1,137 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/congso/congso/internal/config"
+	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/identity/oidc"
+	"github.com/congso/congso/internal/platform/db"
+)
+
+// Issue 6 with issue 5: a system of another agency obtains a
+// client-credentials token from the province's SSO and calls a service
+// through the gateway with it (X-Road REST profile); the OAuth client is
+// bound to its subsystem in the registry. An unbound client is refused
+// with the X-Road error category; revoking the right takes effect.
+func TestGatewayAcceptsSSOTokens(t *testing.T) {
+	keyPEM, err := gateway.GenerateKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CONGSO_GATEWAY_INSTANCE": "TA", "CONGSO_GATEWAY_SIGNING_KEY": string(keyPEM),
+		"CONGSO_GATEWAY_ADDR": "127.0.0.1:0", "CONGSO_GATEWAY_POLL_INTERVAL": "100ms"}
+	old := getenv
+	getenv = func(k string) string { return env[k] }
+	t.Cleanup(func() { getenv = old })
+
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"path": "`+r.URL.Path+`", "client": "`+r.Header.Get("X-Road-Client")+`"}`)
+	}))
+	t.Cleanup(backend.Close)
+
+	a, srv := testApp(t, db.SQLite, func(c *config.Config) {})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serveGateway(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for a.GatewayAddr() == "" {
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	m := a.GatewayManager
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := func(s string) gateway.ClientID { c, err := gateway.ParseClientID(s); must(err); return c }
+	sid := func(s string) gateway.ServiceID { c, err := gateway.ParseServiceID(s); must(err); return c }
+	must(m.PutMember(ctx, "admin", gateway.Member{ID: id("TA/GOV/000.00.07.H99"), Name: "Sở Xây dựng", AgencyEID: "000.00.07.H99"}))
+	must(m.PutMember(ctx, "admin", gateway.Member{ID: id("TA/GOV/000.00.13.H99"), Name: "Trung tâm Phục vụ hành chính công"}))
+	must(m.PutSubsystem(ctx, "admin", gateway.Subsystem{ID: id("TA/GOV/000.00.07.H99/CAPPHEP"), Name: "Cấp phép xây dựng"}))
+	must(m.PutSubsystem(ctx, "admin", gateway.Subsystem{ID: id("TA/GOV/000.00.13.H99/MOTCUA"), Name: "Một cửa"}))
+	must(m.PutService(ctx, "admin", gateway.Service{ID: sid("TA/GOV/000.00.07.H99/CAPPHEP/giayphep"), Title: "Tra cứu giấy phép"}))
+	v1 := sid("TA/GOV/000.00.07.H99/CAPPHEP/giayphep/v1")
+	must(m.PutVersion(ctx, "admin", v1, gateway.Version{BackendURL: backend.URL}))
+	must(m.SetStatus(ctx, "admin", v1, gateway.Published, nil))
+	right, err := m.Grant(ctx, "admin", gateway.AccessRight{Client: "TA/GOV/000.00.13.H99/MOTCUA",
+		Service: sid("TA/GOV/000.00.07.H99/CAPPHEP/giayphep"), LegalBasis: "Nghị định 278/2025"})
+	must(err)
+
+	token := func(clientID string) string {
+		_, secret, err := a.OIDC.CreateClient(ctx, nil, oidc.ClientInput{ID: clientID, Name: clientID,
+			GrantTypes: []string{"client_credentials"}})
+		must(err)
+		req, _ := http.NewRequest("POST", srv.URL+oidc.PathToken, strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(clientID, secret)
+		resp, err := http.DefaultClient.Do(req)
+		must(err)
+		defer resp.Body.Close()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&tok)
+		if resp.StatusCode != 200 || tok.AccessToken == "" {
+			t.Fatalf("token for %s: %d", clientID, resp.StatusCode)
+		}
+		return tok.AccessToken
+	}
+	motcua := token("he-thong-mot-cua")
+	must(m.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: OAuthBindingFingerprint("he-thong-mot-cua"),
+		Owner: "TA/GOV/000.00.13.H99/MOTCUA", Subject: "OAuth client he-thong-mot-cua"}))
+	unbound := token("he-thong-la")
+
+	call := func(tok string) *http.Response {
+		req, _ := http.NewRequest("GET", "http://"+a.GatewayAddr()+"/r1/TA/GOV/000.00.07.H99/CAPPHEP/giayphep/so/15-GPXD", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Road-Client", "TA/GOV/000.00.13.H99/MOTCUA")
+		resp, err := http.DefaultClient.Do(req)
+		must(err)
+		return resp
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var resp *http.Response
+	for {
+		resp = call(motcua)
+		if resp.StatusCode == 200 || time.Now().After(deadline) {
+			break
+		}
+		resp.Body.Close()
+		time.Sleep(100 * time.Millisecond) // the node picks up the registry within its poll interval
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"path": "/so/15-GPXD"`) || resp.Header.Get("X-Road-Id") == "" {
+		t.Fatalf("call with a bound client's token: %d %s %v", resp.StatusCode, body, resp.Header)
+	}
+	resp = call(unbound)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("X-Road-Error"), "Authentication") {
+		t.Fatalf("an unbound client: %d %q; want 401 with an authentication error", resp.StatusCode, resp.Header.Get("X-Road-Error"))
+	}
+	must(m.Revoke(ctx, "admin", right.ID))
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		resp = call(motcua)
+		resp.Body.Close()
+		if resp.StatusCode == 403 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if resp.StatusCode != 403 || resp.Header.Get("X-Road-Error") == "" {
+		t.Fatalf("after revoking the right: %d %q; want 403", resp.StatusCode, resp.Header.Get("X-Road-Error"))
+	}
+}

@@ -1,0 +1,338 @@
+// Command benchgw is the harness of scripts/bench-gateway: a small backend,
+// a standalone gateway node (SQLite, bearer tokens, access check, quota and
+// signed message log), a Go load generator reporting requests/s and
+// latency percentiles, and a message-log throughput measure.
+//
+//	benchgw backend -addr 127.0.0.1:9001
+//	benchgw gateway -addr 127.0.0.1:9002 -backend http://127.0.0.1:9001 -data DIR
+//	benchgw load -url URL [-rate N] [-c 64] [-d 5s] [-H 'K: V']...
+//	benchgw msglog -data DIR [-d 3s] [-c 256]
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/platform/audit"
+	"github.com/congso/congso/internal/platform/db"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: benchgw backend|gateway|load|msglog ...")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "backend":
+		err = backend(os.Args[2:])
+	case "gateway":
+		err = serveGateway(os.Args[2:])
+	case "load":
+		err = load(os.Args[2:])
+	case "msglog":
+		err = msglog(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchgw:", err)
+		os.Exit(1)
+	}
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+var payload = []byte(`{"ho_so":"000.00.01.H57-260101-0001","trang_thai":"da_tiep_nhan","ngay":"2026-01-01T08:00:00+07:00"}`)
+
+func backend(args []string) error {
+	fs := flag.NewFlagSet("backend", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:9001", "listen address")
+	fs.Parse(args)
+	ctx, stop := signalContext()
+	defer stop()
+	srv := &http.Server{Addr: *addr, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(payload)
+	})}
+	go func() { <-ctx.Done(); srv.Close() }()
+	fmt.Println("ready")
+	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
+
+type benchTokens struct{}
+
+func (benchTokens) VerifyToken(_ context.Context, tok string) (gateway.ClientID, error) {
+	if tok != "bench-token" {
+		return gateway.ClientID{}, fmt.Errorf("bad token")
+	}
+	return gateway.ParseSubsystemID("VN-BENCH/GOV/CLIENT/APP")
+}
+
+func openDB(ctx context.Context, dir string) (*db.DB, error) {
+	url := os.Getenv("BENCH_DB")
+	if url == "" {
+		url = filepath.Join(dir, "gateway.db")
+	}
+	d, err := db.Open(ctx, url, db.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return d, d.Migrate(ctx, append(audit.Migrations(), gateway.Migrations()...))
+}
+
+func newKey() *gateway.Key {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := gateway.NewKey(priv)
+	return k
+}
+
+func serveGateway(args []string) error {
+	fs := flag.NewFlagSet("gateway", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:9002", "listen address")
+	be := fs.String("backend", "http://127.0.0.1:9001", "backend URL")
+	dir := fs.String("data", os.TempDir(), "data folder")
+	prof := fs.String("cpuprofile", "", "write a CPU profile here until stopped")
+	withLog := fs.Bool("log", true, "keep the signed message log (false: to measure its cost)")
+	fs.Parse(args)
+	ctx, stop := signalContext()
+	defer stop()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	d, err := openDB(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	m := gateway.NewManager(gateway.NewStore(d, nil), nil)
+	id := func(s string) gateway.ClientID { c, _ := gateway.ParseClientID(s); return c }
+	sid := func(s string) gateway.ServiceID { c, _ := gateway.ParseServiceID(s); return c }
+	steps := []error{
+		m.PutMember(ctx, "bench", gateway.Member{ID: id("VN-BENCH/GOV/CLIENT"), Name: "client"}),
+		m.PutMember(ctx, "bench", gateway.Member{ID: id("VN-BENCH/GOV/PROVIDER"), Name: "provider"}),
+		m.PutSubsystem(ctx, "bench", gateway.Subsystem{ID: id("VN-BENCH/GOV/CLIENT/APP")}),
+		m.PutSubsystem(ctx, "bench", gateway.Subsystem{ID: id("VN-BENCH/GOV/PROVIDER/SYS")}),
+		m.PutService(ctx, "bench", gateway.Service{ID: sid("VN-BENCH/GOV/PROVIDER/SYS/hoso"), Title: "bench"}),
+		m.PutVersion(ctx, "bench", sid("VN-BENCH/GOV/PROVIDER/SYS/hoso/v1"), gateway.Version{BackendURL: *be}),
+		m.SetStatus(ctx, "bench", sid("VN-BENCH/GOV/PROVIDER/SYS/hoso/v1"), gateway.Published, nil),
+		m.PutQuota(ctx, "bench", gateway.Quota{Client: id("VN-BENCH/GOV/CLIENT/APP"), Service: sid("VN-BENCH/GOV/PROVIDER/SYS/hoso"), RatePerSecond: 1_000_000, Daily: 1_000_000_000}),
+	}
+	for _, e := range steps {
+		if e != nil && !strings.Contains(e.Error(), "lifecycle") {
+			return e
+		}
+	}
+	if _, err := m.Grant(ctx, "bench", gateway.AccessRight{Client: "VN-BENCH/GOV/CLIENT/APP", Service: sid("VN-BENCH/GOV/PROVIDER/SYS/hoso"), Method: "GET", LegalBasis: "bench"}); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ml, err := gateway.NewMessageLog(d, gateway.LogConfig{Node: "bench", Key: newKey(), Logger: logger})
+	if err != nil {
+		return err
+	}
+	if !*withLog {
+		ml = nil
+	}
+	rt, err := gateway.NewRuntime(ctx, d, gateway.Config{Instance: "VN-BENCH", Node: "bench", Tokens: benchTokens{}, Log: ml, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); rt.Run(ctx) }()
+	go func() { <-ctx.Done(); srv.Close() }()
+	fmt.Println("ready")
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		return err
+	}
+	wg.Wait()
+	return nil
+}
+
+type headers []string
+
+func (h *headers) String() string     { return strings.Join(*h, ", ") }
+func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
+
+// load sends GETs to url: as fast as c workers can (rate 0) or at a fixed
+// rate (open loop: latency counts from the scheduled time).
+func load(args []string) error {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	url := fs.String("url", "", "target URL")
+	rate := fs.Int("rate", 0, "requests per second (0: as fast as possible)")
+	c := fs.Int("c", 64, "concurrent connections")
+	dur := fs.Duration("d", 5*time.Second, "duration")
+	var hs headers
+	fs.Var(&hs, "H", "header 'Name: value' (repeatable)")
+	fs.Parse(args)
+	tr := &http.Transport{MaxIdleConnsPerHost: *c, MaxConnsPerHost: *c, DisableCompression: true}
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	req, err := http.NewRequest("GET", *url, nil)
+	if err != nil {
+		return err
+	}
+	for _, h := range hs {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	do := func() bool {
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	for i := 0; i < *c; i++ { // warm the connections
+		do()
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var okN, errN atomic.Int64
+	record := func(d time.Duration, ok bool) {
+		if ok {
+			okN.Add(1)
+		} else {
+			errN.Add(1)
+		}
+		mu.Lock()
+		lat = append(lat, d)
+		mu.Unlock()
+	}
+	start := time.Now()
+	end := start.Add(*dur)
+	var wg sync.WaitGroup
+	if *rate == 0 {
+		for i := 0; i < *c; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(end) {
+					t0 := time.Now()
+					ok := do()
+					record(time.Since(t0), ok)
+				}
+			}()
+		}
+	} else {
+		interval := time.Second / time.Duration(*rate)
+		sem := make(chan struct{}, *c)
+		for i := 0; ; i++ {
+			at := start.Add(time.Duration(i) * interval)
+			if at.After(end) {
+				break
+			}
+			if d := time.Until(at); d > 0 {
+				time.Sleep(d)
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(at time.Time) {
+				defer wg.Done()
+				ok := do()
+				record(time.Since(at), ok)
+				<-sem
+			}(at)
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	fmt.Printf("rps=%.0f ok=%d errors=%d p50_ms=%.3f p99_ms=%.3f\n", float64(okN.Load()+errN.Load())/elapsed.Seconds(), okN.Load(), errN.Load(),
+		float64(pct(0.50).Microseconds())/1000, float64(pct(0.99).Microseconds())/1000)
+	return nil
+}
+
+// msglog measures signed and logged exchanges per second: c goroutines
+// append records for d, the log signs every second, then the whole log is
+// verified.
+func msglog(args []string) error {
+	fs := flag.NewFlagSet("msglog", flag.ExitOnError)
+	dir := fs.String("data", os.TempDir(), "data folder")
+	c := fs.Int("c", 256, "concurrent writers")
+	dur := fs.Duration("d", 3*time.Second, "duration")
+	fs.Parse(args)
+	ctx := context.Background()
+	d, err := openDB(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ml, err := gateway.NewMessageLog(d, gateway.LogConfig{Node: "msglog-bench", Key: newKey()})
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { ml.Run(rctx); close(done) }()
+	var n atomic.Int64
+	start := time.Now()
+	end := start.Add(*dur)
+	var wg sync.WaitGroup
+	for i := 0; i < *c; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				now := time.Now()
+				if err := ml.Append(ctx, gateway.Record{At: now, DoneAt: now, Client: "VN-BENCH/GOV/CLIENT/APP", Service: "VN-BENCH/GOV/PROVIDER/SYS/hoso/v1",
+					MessageID: "m", RequestID: "r", Issue: "000.00.01.H57-260101-0001", Method: "GET", Path: "/x", Status: 200,
+					RequestHash: strings.Repeat("a", 64), ResponseHash: strings.Repeat("b", 64)}); err == nil {
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cancel()
+	<-done
+	rep, err := gateway.VerifyDB(ctx, d, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("logged_per_s=%.0f records=%d batches=%d unsigned=%d verified=%v\n", float64(n.Load())/elapsed.Seconds(), rep.Records, rep.Batches, rep.Unsigned, rep.OK())
+	return nil
+}

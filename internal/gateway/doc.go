@@ -1,0 +1,46 @@
+// Package gateway is the provincial integration platform (LGSP): the
+// registry of members, subsystems, services and access rights; the runtime
+// that proxies calls in the X-Road REST profile; quotas; the signed message
+// log; metadata services; publish/subscribe with webhooks; federation with
+// other gateways; metrics, a status page and a doctor.
+//
+// Main types:
+//
+//   - [ClientID], [ServiceID]: X-Road identifiers INSTANCE/CLASS/MEMBER[/SUBSYSTEM]
+//     and …/SUBSYSTEM/SERVICE[/VERSION], parsed by [ParseClientID],
+//     [ParseServiceID] and [SplitServicePath].
+//   - [Member], [Subsystem], [Certificate], [Service] with [Version]s and
+//     their lifecycle (draft → published → deprecated → retired), [Group],
+//     [AccessRight] (per service or per method + path pattern, time-boxed,
+//     with a legal basis), [Quota], [Peer]: the registry, stored by [Store]
+//     and changed through [Manager], which validates and audits every change.
+//   - [Runtime]: the data plane, an http.Handler built by [NewRuntime] from a
+//     *db.DB and a [Config]; [Runtime.Run] follows the registry revision.
+//   - [MessageLog]: the exchange log, written in group commits, hash-chained
+//     per node and batch-signed ([Key]); [Export], [Verify], [VerifyDB], [Search].
+//   - [PubSub]: topics, webhook subscriptions, at-least-once deliveries with
+//     retries, dead letters, replay, idempotency keys; [ReplayGuard] for receivers.
+//   - [Handlers]: the JSON API under /api/v1/gateway and the admin pages.
+//   - [Doctor], [ServiceStatus], [Metrics]: operations.
+//
+// Invariants:
+//
+//   - Every registry write bumps gateway_revision and appends an audit entry
+//     in the same transaction; every node polls the revision (PollInterval,
+//     1 s) and swaps in a fresh in-memory snapshot, so a revoked right is
+//     refused everywhere within about a second.
+//   - A call is logged only once its client is proven (certificate or token)
+//     and its service identifier parsed; the handler returns only after its
+//     record is committed, so no acknowledged exchange is missing from the log.
+//   - Record i of a node holds the hash of record i-1; batches cover each
+//     node's chain without gaps, and each batch's Merkle root is signed.
+//   - Quota usage lives in SQL per window; nodes lease tokens in chunks, so
+//     the sum over nodes never exceeds a limit. Concurrency limits are per node.
+//   - Bodies are streamed, never buffered (at most 64 KiB kept when a service
+//     logs bodies, after redaction).
+//
+// The domain files (ids.go, gateway.go, xroad.go) import neither SQL nor HTTP
+// handlers' packages; store.go, msglog.go, limits.go and pubsub.go hold the
+// SQL; runtime.go, auth.go and meta.go the data plane; api.go and ui.go the
+// management plane.
+package gateway

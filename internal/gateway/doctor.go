@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/congso/congso/internal/platform/db"
+)
+
+// Health is the outcome of one doctor check.
+type Health string
+
+// The outcomes, from good to bad.
+const (
+	OK   Health = "ok"
+	Warn Health = "warn"
+	Fail Health = "fail"
+)
+
+// Check is one line of the doctor's report.
+type Check struct {
+	Name   string `json:"name"`
+	Health Health `json:"health"`
+	Detail string `json:"detail"`
+}
+
+// DoctorConfig says what Doctor checks.
+type DoctorConfig struct {
+	DB *db.DB
+	// Certificate is the gateway's own TLS certificate chain (leaf first);
+	// Roots verifies it (nil: the system roots).
+	Certificate []*x509.Certificate
+	Roots       *x509.CertPool
+	// Runtime, when set, gives the node's configuration age.
+	Runtime *Runtime
+	// PeerClient reaches peers (with the gateway's client certificate);
+	// nil: http.DefaultClient.
+	PeerClient *http.Client
+	// MaxSkew is the clock difference with a peer that fails (default 5 s;
+	// a fifth of it warns).
+	MaxSkew time.Duration
+	// ExpiryWarning warns about certificates expiring sooner (30 days).
+	ExpiryWarning time.Duration
+	Now           func() time.Time
+}
+
+// Doctor checks what makes a gateway fail quietly: certificates (its own
+// and the registered ones) near or past expiry or with a broken chain, the
+// clock against every peer, peers' reachability, the database, and the age
+// of the configuration this node serves (`congso gateway doctor`).
+func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxSkew <= 0 {
+		cfg.MaxSkew = 5 * time.Second
+	}
+	if cfg.ExpiryWarning <= 0 {
+		cfg.ExpiryWarning = 30 * 24 * time.Hour
+	}
+	if cfg.PeerClient == nil {
+		cfg.PeerClient = http.DefaultClient
+	}
+	now := cfg.Now()
+	var out []Check
+	add := func(name string, h Health, format string, args ...any) {
+		out = append(out, Check{Name: name, Health: h, Detail: fmt.Sprintf(format, args...)})
+	}
+	expiry := func(name string, notAfter time.Time) {
+		switch left := notAfter.Sub(now); {
+		case left <= 0:
+			add(name, Fail, "expired on %s", notAfter.UTC().Format(time.RFC3339))
+		case left < cfg.ExpiryWarning:
+			add(name, Warn, "expires in %d days (%s)", int(left.Hours()/24), notAfter.UTC().Format("2006-01-02"))
+		default:
+			add(name, OK, "valid until %s", notAfter.UTC().Format("2006-01-02"))
+		}
+	}
+	if len(cfg.Certificate) > 0 {
+		leaf := cfg.Certificate[0]
+		expiry("gateway certificate", leaf.NotAfter)
+		inter := x509.NewCertPool()
+		for _, c := range cfg.Certificate[1:] {
+			inter.AddCert(c)
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: cfg.Roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			add("gateway certificate chain", Fail, "%v", err)
+		} else {
+			add("gateway certificate chain", OK, "verified")
+		}
+	}
+	if cfg.DB == nil {
+		return out
+	}
+	if err := cfg.DB.Ping(ctx); err != nil {
+		add("database", Fail, "%v", err)
+		return out
+	}
+	add("database", OK, "reachable (%s)", cfg.DB.Dialect())
+	reg, err := NewStore(cfg.DB, cfg.Now).Load(ctx)
+	if err != nil {
+		add("registry", Fail, "%v", err)
+		return out
+	}
+	for _, c := range reg.Certificates {
+		expiry("certificate of "+c.Owner, c.NotAfter)
+	}
+	if cfg.Runtime != nil {
+		rev, loaded := cfg.Runtime.Revision()
+		age := now.Sub(cfg.Runtime.LastPoll())
+		switch {
+		case rev != reg.Revision && age > 10*cfg.Runtime.cfg.PollInterval:
+			add("configuration age", Fail, "serving revision %d loaded %s; the database is at %d and the last successful poll was %s ago", rev, loaded.UTC().Format(time.RFC3339), reg.Revision, age.Round(time.Second))
+		case age > 10*cfg.Runtime.cfg.PollInterval:
+			add("configuration age", Warn, "last successful poll %s ago", age.Round(time.Second))
+		default:
+			add("configuration age", OK, "revision %d, changed %s, checked %s ago", reg.Revision, reg.ChangedAt.UTC().Format(time.RFC3339), age.Round(time.Millisecond))
+		}
+	} else {
+		add("configuration age", OK, "revision %d, changed %s", reg.Revision, reg.ChangedAt.UTC().Format(time.RFC3339))
+	}
+	for _, p := range reg.Peers {
+		name := "peer " + p.Instance
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		req, _ := http.NewRequestWithContext(pctx, http.MethodGet, p.URL+"/listClients", nil)
+		t0 := cfg.Now()
+		resp, err := cfg.PeerClient.Do(req)
+		cancel()
+		if err != nil {
+			add(name, Fail, "unreachable: %v", err)
+			continue
+		}
+		resp.Body.Close()
+		rtt := cfg.Now().Sub(t0)
+		add(name, OK, "reachable in %s (HTTP %d)", rtt.Round(time.Millisecond), resp.StatusCode)
+		date, err := http.ParseTime(resp.Header.Get("Date"))
+		if err != nil {
+			add("clock vs "+p.Instance, Warn, "the peer sent no Date header")
+			continue
+		}
+		// Date has a one-second resolution: allow it plus the round trip.
+		skew := date.Sub(t0.Add(rtt / 2))
+		if skew < 0 {
+			skew = -skew
+		}
+		slack := time.Second + rtt
+		switch {
+		case skew > cfg.MaxSkew+slack:
+			add("clock vs "+p.Instance, Fail, "differs by about %s", skew.Round(time.Second))
+		case skew > cfg.MaxSkew/5+slack:
+			add("clock vs "+p.Instance, Warn, "differs by about %s", skew.Round(time.Second))
+		default:
+			add("clock vs "+p.Instance, OK, "within %s", slack.Round(time.Millisecond))
+		}
+	}
+	return out
+}

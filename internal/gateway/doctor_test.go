@@ -1,0 +1,50 @@
+package gateway_test
+
+import (
+	"context"
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/congso/congso/internal/gateway"
+)
+
+func TestDoctorFindsExpiryUnreachablePeersAndSkew(t *testing.T) {
+	ca := newCA(t)
+	now := time.Now()
+	soon := ca.issue(t, "gw", now.Add(-time.Hour), now.Add(48*time.Hour))
+	d := sqliteDB(t)
+	n := startNode(t, d, nodeOpts{})
+	ctx := context.Background()
+	must(t, n.mgr.PutMember(ctx, "admin", gateway.Member{ID: cid("VN-HUE/GOV/1"), Name: "x"}))
+	must(t, n.mgr.PutSubsystem(ctx, "admin", gateway.Subsystem{ID: cid("VN-HUE/GOV/1/A")}))
+	must(t, n.mgr.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: strings.Repeat("ab", 32), Owner: "VN-HUE/GOV/1/A", NotAfter: now.Add(-time.Hour)}))
+	skewed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat))
+	}))
+	defer skewed.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	must(t, n.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-DNG", URL: skewed.URL}))
+	must(t, n.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-QNM", URL: gone.URL}))
+
+	checks := gateway.Doctor(ctx, gateway.DoctorConfig{DB: d, Certificate: []*x509.Certificate{soon.Leaf}, Roots: ca.pool, Runtime: n.rt})
+	got := map[string]gateway.Health{}
+	for _, c := range checks {
+		got[c.Name] = c.Health
+		t.Logf("%-40s %-4s %s", c.Name, c.Health, c.Detail)
+	}
+	want := map[string]gateway.Health{
+		"gateway certificate": gateway.Warn, "gateway certificate chain": gateway.OK, "database": gateway.OK,
+		"certificate of VN-HUE/GOV/1/A": gateway.Fail, "configuration age": gateway.OK,
+		"peer VN-DNG": gateway.OK, "clock vs VN-DNG": gateway.Fail, "peer VN-QNM": gateway.Fail,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package gateway_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/platform/audit"
+	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/db/dbtest"
+)
+
+func migrations() []db.Migration { return append(audit.Migrations(), gateway.Migrations()...) }
+
+// tokens is a static bearer-token verifier: token → subsystem.
+type tokens map[string]string
+
+func (t tokens) VerifyToken(_ context.Context, tok string) (gateway.ClientID, error) {
+	s, ok := t[tok]
+	if !ok {
+		return gateway.ClientID{}, errors.New("unknown token")
+	}
+	return gateway.ParseSubsystemID(s)
+}
+
+const (
+	provider = "VN-HUE/GOV/000.00.15.H57/LLTP"   // the judicial-records system
+	client   = "VN-HUE/GOV/000.00.01.H57/MOTCUA" // the one-stop back office
+	other    = "VN-HUE/GOV/000.00.01.H57/KHAC"
+	svcID    = provider + "/phieu-lltp"
+)
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func cid(s string) gateway.ClientID { c, _ := gateway.ParseClientID(s); return c }
+func sid(s string) gateway.ServiceID {
+	c, err := gateway.ParseServiceID(s)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// seed registers the provider and client members and subsystems, a
+// published service v1 at backend, and a right for client on all of it.
+func seed(t testing.TB, m *gateway.Manager, backend string) gateway.AccessRight {
+	ctx := context.Background()
+	for _, mem := range []string{"VN-HUE/GOV/000.00.15.H57", "VN-HUE/GOV/000.00.01.H57"} {
+		must(t, m.PutMember(ctx, "admin", gateway.Member{ID: cid(mem), Name: "Sở " + mem, AgencyEID: mem[strings.LastIndex(mem, "/")+1:]}))
+	}
+	for _, s := range []string{provider, client, other} {
+		must(t, m.PutSubsystem(ctx, "admin", gateway.Subsystem{ID: cid(s)}))
+	}
+	must(t, m.PutService(ctx, "admin", gateway.Service{ID: sid(svcID), Title: "Phiếu lý lịch tư pháp", Description: "Tra cứu phiếu LLTP",
+		LogBodies: true, Redact: []string{"so_dinh_danh"}}))
+	v1 := sid(svcID + "/v1")
+	must(t, m.PutVersion(ctx, "admin", v1, gateway.Version{BackendURL: backend, Spec: `{"openapi":"3.0.0"}`}))
+	must(t, m.SetStatus(ctx, "admin", v1, gateway.Published, nil))
+	r, err := m.Grant(ctx, "admin", gateway.AccessRight{Client: client, Service: sid(svcID), LegalBasis: "Nghị định 278/2025"})
+	must(t, err)
+	return r
+}
+
+// node is one gateway node on a database.
+type node struct {
+	rt  *gateway.Runtime
+	mgr *gateway.Manager
+	srv *httptest.Server
+	log *gateway.MessageLog
+}
+
+type nodeOpts struct {
+	name     string
+	instance string
+	poll     time.Duration
+	now      func() time.Time
+	cfg      func(*gateway.Config)
+}
+
+var testKey = func() *gateway.Key {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := gateway.NewKey(priv)
+	return k
+}()
+
+func startNode(t testing.TB, d *db.DB, o nodeOpts) *node {
+	t.Helper()
+	if o.name == "" {
+		o.name = "n1"
+	}
+	if o.instance == "" {
+		o.instance = "VN-HUE"
+	}
+	ml, err := gateway.NewMessageLog(d, gateway.LogConfig{Node: o.name, Key: testKey, SignInterval: time.Hour, Now: o.now})
+	must(t, err)
+	cfg := gateway.Config{Instance: o.instance, Node: o.name, Tokens: tokens{"tok-client": client, "tok-other": other},
+		PollInterval: o.poll, Log: ml, Now: o.now, BreakerCooldown: time.Hour}
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	rt, err := gateway.NewRuntime(context.Background(), d, cfg)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = rt.Run(ctx) }()
+	mgr := gateway.NewManager(gateway.NewStore(d, o.now), o.now)
+	mgr.OnChange(func() { must(t, rt.Reload(context.Background())) })
+	srv := httptest.NewServer(rt)
+	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
+	return &node{rt: rt, mgr: mgr, srv: srv, log: ml}
+}
+
+// call sends method to path on n with the bearer token and headers.
+func call(t testing.TB, base, method, path, token string, body io.Reader, hdr ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, body)
+	must(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	return resp
+}
+
+func readAll(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	must(t, err)
+	return string(b)
+}
+
+func sqliteDB(t testing.TB) *db.DB { return dbtest.SQLite(t, migrations()) }
+
+type gatewayDB struct{ *db.DB }

@@ -1,0 +1,304 @@
+package gateway
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/congso/congso/internal/platform/db"
+)
+
+// quotaLimiter enforces rate and daily quotas across nodes. Usage lives in
+// SQL per window (a second, or a day in Vietnam's time zone); each node
+// leases tokens from it in chunks with one short transaction and spends
+// them from memory, so the database sees a few writes per second per busy
+// client × service, and the nodes together never pass the limit.
+type quotaLimiter struct {
+	db     *db.DB
+	now    func() time.Time
+	mu     sync.Mutex
+	leases map[string]*lease
+}
+
+type lease struct {
+	mu     sync.Mutex
+	window int64
+	left   int64
+	empty  bool // the window is exhausted: answer 429 without asking SQL
+}
+
+func newQuotaLimiter(d *db.DB, now func() time.Time) *quotaLimiter {
+	return &quotaLimiter{db: d, now: now, leases: map[string]*lease{}}
+}
+
+// vnOffset is Asia/Ho_Chi_Minh's fixed offset (no daylight saving).
+const vnOffset = 7 * 3600
+
+// refund gives back a token taken in window (when a later check refused
+// the call), to this node's lease.
+func (q *quotaLimiter) refund(client, service, kind string, window int64) {
+	q.mu.Lock()
+	l := q.leases[client+"|"+service+"|"+kind]
+	q.mu.Unlock()
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	if l.window == window {
+		l.left++
+		l.empty = false
+	}
+	l.mu.Unlock()
+}
+
+// window returns the current window of a kind.
+func (q *quotaLimiter) window(kind string) int64 {
+	if kind == "s" {
+		return q.now().Unix()
+	}
+	return (q.now().Unix() + vnOffset) / 86400
+}
+
+// take spends one call of client on service against limit for the window
+// kind ("s" per second, "d" per day). It returns ok=false and the seconds
+// until the window ends when the limit is reached.
+func (q *quotaLimiter) take(ctx context.Context, client, service, kind string, limit int64) (bool, int, error) {
+	now := q.now()
+	var window int64
+	var retry int
+	switch kind {
+	case "s":
+		window = now.Unix()
+		retry = 1
+	default:
+		local := now.Unix() + vnOffset
+		window = local / 86400
+		retry = int(86400 - local%86400)
+	}
+	key := client + "|" + service + "|" + kind
+	q.mu.Lock()
+	l := q.leases[key]
+	if l == nil {
+		l = &lease{}
+		q.leases[key] = l
+	}
+	q.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.window != window {
+		l.window, l.left, l.empty = window, 0, false
+	}
+	if l.left > 0 {
+		l.left--
+		return true, 0, nil
+	}
+	if l.empty {
+		return false, retry, nil
+	}
+	chunk := limit / 10
+	if kind == "d" {
+		chunk = limit / 100
+	}
+	chunk = max(1, min(chunk, 1000))
+	got, err := q.lease(ctx, client, service, kind, window, limit, chunk)
+	if err != nil {
+		return false, 0, err
+	}
+	if got == 0 {
+		l.empty = true
+		return false, retry, nil
+	}
+	l.left = got - 1
+	return true, 0, nil
+}
+
+// lease moves up to chunk tokens of the window from SQL to this node.
+func (q *quotaLimiter) lease(ctx context.Context, client, service, kind string, window, limit, chunk int64) (int64, error) {
+	var got int64
+	err := q.db.Tx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_quota_usage (client, service_id, window_kind, window_start, used) VALUES ($1, $2, $3, $4, 0)
+ON CONFLICT (client, service_id, window_kind, window_start) DO NOTHING`, client, service, kind, window); err != nil {
+			return err
+		}
+		lock := ""
+		if tx.Dialect == db.Postgres {
+			lock = " FOR UPDATE"
+		}
+		var used int64
+		if err := tx.QueryRowContext(ctx, `SELECT used FROM gateway_quota_usage WHERE client = $1 AND service_id = $2 AND window_kind = $3 AND window_start = $4`+lock,
+			client, service, kind, window).Scan(&used); err != nil {
+			return err
+		}
+		got = min(chunk, limit-used)
+		if got <= 0 {
+			got = 0
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE gateway_quota_usage SET used = used + $1 WHERE client = $2 AND service_id = $3 AND window_kind = $4 AND window_start = $5`,
+			got, client, service, kind, window)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("lease quota %s %s: %w", client, service, err)
+	}
+	return got, nil
+}
+
+// clean forgets per-second windows older than a minute and daily windows
+// older than two days.
+func (q *quotaLimiter) clean(ctx context.Context) error {
+	now := q.now().Unix()
+	return q.db.Tx(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM gateway_quota_usage WHERE (window_kind = 's' AND window_start < $1) OR (window_kind = 'd' AND window_start < $2)`,
+			now-60, (now+vnOffset)/86400-2)
+		return err
+	})
+}
+
+// Usage returns the calls counted (leased by nodes) for client on service
+// in the current second and day.
+func (q *quotaLimiter) usage(ctx context.Context, client, service string) (perSecond, daily int64, err error) {
+	now := q.now().Unix()
+	for _, w := range []struct {
+		kind  string
+		start int64
+		dst   *int64
+	}{{"s", now, &perSecond}, {"d", (now + vnOffset) / 86400, &daily}} {
+		err = q.db.Read().QueryRowContext(ctx, `SELECT used FROM gateway_quota_usage WHERE client = $1 AND service_id = $2 AND window_kind = $3 AND window_start = $4`,
+			client, service, w.kind, w.start).Scan(w.dst)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	return perSecond, daily, nil
+}
+
+// admit applies the client's quota on the service: concurrency on this
+// node, then the shared rate and daily windows.
+func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fault {
+	q, ok := snap.quotas[ex.client.String()+"|"+ex.service.Unversioned().String()]
+	if !ok {
+		return nil
+	}
+	if q.MaxConcurrent > 0 {
+		v, _ := rt.conc.LoadOrStore(ex.client.String()+"|"+ex.service.Unversioned().String(), new(atomic.Int64))
+		if v.(*atomic.Int64).Add(1) > q.MaxConcurrent {
+			v.(*atomic.Int64).Add(-1)
+			f := fault(http.StatusTooManyRequests, FaultQuota, fmt.Sprintf("at most %d calls at a time", q.MaxConcurrent))
+			f.RetryAfter = 1
+			return f
+		}
+	}
+	type taken struct {
+		kind   string
+		window int64
+	}
+	var took []taken
+	refund := func() {
+		for _, t := range took {
+			rt.quotas.refund(ex.client.String(), ex.service.Unversioned().String(), t.kind, t.window)
+		}
+	}
+	for _, w := range []struct {
+		kind  string
+		limit int64
+		what  string
+	}{{"s", q.RatePerSecond, "per second"}, {"d", q.Daily, "per day"}} {
+		if w.limit <= 0 {
+			continue
+		}
+		win := rt.quotas.window(w.kind)
+		ok, retry, err := rt.quotas.take(ctx, ex.client.String(), ex.service.Unversioned().String(), w.kind, w.limit)
+		if ok {
+			took = append(took, taken{w.kind, win})
+		}
+		if err != nil {
+			if ex.svc.FailPolicy == FailOpen {
+				rt.cfg.Logger.Warn("gateway: quota store unreachable, letting the call through (fail-open)", "service", ex.service.String(), "err", err)
+				continue
+			}
+			rt.release(snap, ex)
+			refund()
+			f := fault(http.StatusServiceUnavailable, FaultDatabase, "quotas cannot be checked now")
+			f.RetryAfter = 1
+			return f
+		}
+		if !ok {
+			rt.release(snap, ex)
+			refund()
+			f := fault(http.StatusTooManyRequests, FaultQuota, fmt.Sprintf("quota of %d calls %s reached", w.limit, w.what))
+			f.RetryAfter = retry
+			return f
+		}
+	}
+	return nil
+}
+
+// release ends a call admitted by admit.
+func (rt *Runtime) release(snap *snapshot, ex *exchange) {
+	q, ok := snap.quotas[ex.client.String()+"|"+ex.service.Unversioned().String()]
+	if !ok || q.MaxConcurrent <= 0 {
+		return
+	}
+	if v, ok := rt.conc.Load(ex.client.String() + "|" + ex.service.Unversioned().String()); ok {
+		v.(*atomic.Int64).Add(-1)
+	}
+}
+
+// breaker is a per-service circuit breaker: after n consecutive failures it
+// opens for a cooldown, then lets one trial call through (half-open).
+type breaker struct {
+	mu        sync.Mutex
+	failures  int
+	openUntil time.Time
+	trial     bool
+}
+
+func (rt *Runtime) breakerFor(key string) *breaker {
+	rt.brMu.Lock()
+	defer rt.brMu.Unlock()
+	b := rt.breaker[key]
+	if b == nil {
+		b = &breaker{}
+		rt.breaker[key] = b
+	}
+	return b
+}
+
+func (b *breaker) allow(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.openUntil.IsZero() || now.Before(b.openUntil) && b.failures == 0 {
+		return true
+	}
+	if now.Before(b.openUntil) {
+		return false
+	}
+	if b.trial {
+		return false
+	}
+	b.trial = true
+	return true
+}
+
+func (b *breaker) record(ok bool, now time.Time, n int, cooldown time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trial = false
+	if ok {
+		b.failures, b.openUntil = 0, time.Time{}
+		return
+	}
+	b.failures++
+	if b.failures >= n {
+		b.openUntil = now.Add(cooldown)
+	}
+}

@@ -1,0 +1,55 @@
+package gateway
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the gateway's Prometheus metrics, labelled by service and
+// client (both bounded by the registry).
+type Metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	bytes    *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics with reg (prometheus.DefaultRegisterer
+// when nil).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	if reg == nil {
+		reg = prometheus.DefaultRegisterer
+	}
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "congso_gateway_requests_total",
+			Help: "Exchanges through the gateway by service, client, status class and X-Road error."}, []string{"service", "client", "code", "error"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "congso_gateway_request_duration_seconds",
+			Help: "Time from request to the end of the response, by service.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"service"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "congso_gateway_bytes_total",
+			Help: "Body bytes through the gateway by service and direction."}, []string{"service", "direction"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.bytes} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes int64) {
+	svc := ex.service.Unversioned().String()
+	if ex.svc == nil && !ex.peer {
+		svc = "unknown" // keep label cardinality bounded by the registry
+	}
+	client := ex.client.String()
+	if ex.client.Instance == "" {
+		client = "unauthenticated"
+	}
+	m.requests.WithLabelValues(svc, client, strconv.Itoa(status/100)+"xx", ex.errType).Inc()
+	m.duration.WithLabelValues(svc).Observe(d.Seconds())
+	if ex.reqBody != nil {
+		m.bytes.WithLabelValues(svc, "request").Add(float64(ex.reqBody.n))
+	}
+	m.bytes.WithLabelValues(svc, "response").Add(float64(respBytes))
+}

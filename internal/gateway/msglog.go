@@ -1,0 +1,778 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/congso/congso/internal/platform/db"
+)
+
+// Record is one exchange in the message log. Hash covers every other field
+// (PrevHash included), chaining the records of a node.
+type Record struct {
+	Node          string    `json:"node"`
+	Seq           int64     `json:"seq"`
+	At            time.Time `json:"at"`
+	DoneAt        time.Time `json:"done_at"`
+	Client        string    `json:"client"`
+	Service       string    `json:"service"`
+	MessageID     string    `json:"message_id"`
+	RequestID     string    `json:"request_id"`
+	UserID        string    `json:"user_id"`
+	Issue         string    `json:"issue"`
+	Method        string    `json:"method"`
+	Path          string    `json:"path"`
+	Status        int       `json:"status"`
+	ErrorType     string    `json:"error_type"`
+	RequestBytes  int64     `json:"request_bytes"`
+	ResponseBytes int64     `json:"response_bytes"`
+	RequestHash   string    `json:"request_hash"`
+	ResponseHash  string    `json:"response_hash"`
+	RequestBody   string    `json:"request_body"`
+	ResponseBody  string    `json:"response_body"`
+	PrevHash      string    `json:"prev_hash"`
+	Hash          string    `json:"hash"`
+}
+
+// computeHash returns the hex SHA-256 of the record's canonical JSON
+// (encoding/json in field order, Hash empty, times in UTC microseconds).
+func (r Record) computeHash() string {
+	r.Hash = ""
+	r.At, r.DoneAt = r.At.UTC().Truncate(time.Microsecond), r.DoneAt.UTC().Truncate(time.Microsecond)
+	b, _ := json.Marshal(r)
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// Batch is a signed Merkle root over records first..last of a node.
+type Batch struct {
+	Node      string    `json:"node"`
+	FirstSeq  int64     `json:"first_seq"`
+	LastSeq   int64     `json:"last_seq"`
+	Root      string    `json:"root"`
+	SignedAt  time.Time `json:"signed_at"`
+	KeyID     string    `json:"key_id"`
+	Algorithm string    `json:"algorithm"`
+	Signature string    `json:"signature"`
+}
+
+// signedMessage is what a batch's signature covers.
+func (b Batch) signedMessage() []byte {
+	return []byte("congso-msglog-batch/1\n" + b.Node + "\n" + strconv.FormatInt(b.FirstSeq, 10) + "\n" +
+		strconv.FormatInt(b.LastSeq, 10) + "\n" + b.Root + "\n" + b.SignedAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano))
+}
+
+// MerkleRoot returns the RFC 6962-style root over hex leaf hashes (leaf
+// prefix 0x00, node prefix 0x01; an odd node is carried up).
+func MerkleRoot(leaves []string) string {
+	if len(leaves) == 0 {
+		return ""
+	}
+	level := make([][]byte, len(leaves))
+	for i, l := range leaves {
+		b, _ := hex.DecodeString(l)
+		s := sha256.Sum256(append([]byte{0}, b...))
+		level[i] = s[:]
+	}
+	for len(level) > 1 {
+		next := level[:0:0]
+		for i := 0; i < len(level); i += 2 {
+			if i+1 == len(level) {
+				next = append(next, level[i])
+				continue
+			}
+			buf := append(append([]byte{1}, level[i]...), level[i+1]...)
+			s := sha256.Sum256(buf)
+			next = append(next, s[:])
+		}
+		level = next
+	}
+	return hex.EncodeToString(level[0])
+}
+
+// Key is the gateway's signing key: ECDSA P-256 or Ed25519.
+type Key struct {
+	signer crypto.Signer
+	// ID is the first 16 hex digits of the SHA-256 of the public key's DER.
+	ID        string
+	Algorithm string
+	// Public is the PKIX DER of the public key, base64.
+	Public string
+}
+
+// NewKey wraps an ECDSA P-256 or Ed25519 private key.
+func NewKey(s crypto.Signer) (*Key, error) {
+	der, err := x509.MarshalPKIXPublicKey(s.Public())
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	k := &Key{signer: s, Public: base64.StdEncoding.EncodeToString(der)}
+	switch p := s.Public().(type) {
+	case ed25519.PublicKey:
+		k.Algorithm = "Ed25519"
+	case *ecdsa.PublicKey:
+		if p.Curve.Params().Name != "P-256" {
+			return nil, errors.New("signing key: ECDSA keys must use P-256")
+		}
+		k.Algorithm = "ES256"
+	default:
+		return nil, errors.New("signing key: want ECDSA P-256 or Ed25519")
+	}
+	sum := sha256.Sum256(der)
+	k.ID = hex.EncodeToString(sum[:8])
+	return k, nil
+}
+
+func (k *Key) sign(msg []byte) ([]byte, error) {
+	if k.Algorithm == "Ed25519" {
+		return k.signer.Sign(rand.Reader, msg, crypto.Hash(0))
+	}
+	d := sha256.Sum256(msg)
+	return k.signer.Sign(rand.Reader, d[:], crypto.SHA256)
+}
+
+func verifySignature(alg, pubB64 string, msg, sig []byte) bool {
+	der, err := base64.StdEncoding.DecodeString(pubB64)
+	if err != nil {
+		return false
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return false
+	}
+	switch p := pub.(type) {
+	case ed25519.PublicKey:
+		return alg == "Ed25519" && ed25519.Verify(p, msg, sig)
+	case *ecdsa.PublicKey:
+		d := sha256.Sum256(msg)
+		return alg == "ES256" && ecdsa.VerifyASN1(p, d[:], sig)
+	}
+	return false
+}
+
+// LogConfig configures a [MessageLog].
+type LogConfig struct {
+	// Node names the chain this process appends to.
+	Node string
+	// Key signs the batches. Required.
+	Key *Key
+	// SignInterval is how often the records written since the last batch
+	// are signed (CONGSO_GATEWAY_SIGN_INTERVAL, default 1 s).
+	SignInterval time.Duration
+	// MaxBatch bounds the records written in one transaction (512).
+	MaxBatch int
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// MessageLog is the tamper-evident log of exchanges. Append hands a record
+// to one writer goroutine, which writes everything waiting in one
+// transaction (group commit) and answers every caller after the commit:
+// an appended record is durable when Append returns nil.
+type MessageLog struct {
+	db  *db.DB
+	cfg LogConfig
+	in  chan *pending
+}
+
+type pending struct {
+	rec  Record
+	done chan error
+}
+
+// NewMessageLog returns the log; Run must be running for Append to return.
+func NewMessageLog(d *db.DB, cfg LogConfig) (*MessageLog, error) {
+	if cfg.Key == nil {
+		return nil, errors.New("gateway: the message log needs a signing key")
+	}
+	if cfg.Node == "" {
+		return nil, errors.New("gateway: the message log needs a node name")
+	}
+	if cfg.SignInterval <= 0 {
+		cfg.SignInterval = time.Second
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &MessageLog{db: d, cfg: cfg, in: make(chan *pending, 4096)}, nil
+}
+
+// Append records rec and returns once it is committed.
+func (l *MessageLog) Append(ctx context.Context, rec Record) error {
+	p := &pending{rec: rec, done: make(chan error, 1)}
+	select {
+	case l.in <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// The exchange is over: wait for the commit even if the client left.
+	return <-p.done
+}
+
+// Run writes and signs until ctx ends, then writes what is queued, signs
+// it, and returns.
+func (l *MessageLog) Run(ctx context.Context) {
+	if err := l.registerKey(context.WithoutCancel(ctx)); err != nil {
+		l.cfg.Logger.Error("gateway: register signing key", "err", err)
+	}
+	t := time.NewTicker(l.cfg.SignInterval)
+	defer t.Stop()
+	batch := make([]*pending, 0, l.cfg.MaxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			bg := context.WithoutCancel(ctx)
+			for {
+				batch = l.drain(batch[:0])
+				if len(batch) == 0 {
+					break
+				}
+				l.write(bg, batch)
+			}
+			if err := l.Sign(bg); err != nil {
+				l.cfg.Logger.Error("gateway: sign message log", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := l.Sign(ctx); err != nil && ctx.Err() == nil {
+				l.cfg.Logger.Error("gateway: sign message log", "err", err)
+			}
+		case p := <-l.in:
+			batch = l.drain(append(batch[:0], p))
+			l.write(ctx, batch)
+		}
+	}
+}
+
+func (l *MessageLog) drain(batch []*pending) []*pending {
+	for len(batch) < l.cfg.MaxBatch {
+		select {
+		case p := <-l.in:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (l *MessageLog) write(ctx context.Context, batch []*pending) {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = l.insert(context.WithoutCancel(ctx), batch); err == nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	for _, p := range batch {
+		p.done <- err
+	}
+}
+
+func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
+	return l.db.Tx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_msglog_head (node, seq, hash, signed_seq) VALUES ($1, 0, $2, 0) ON CONFLICT (node) DO NOTHING`,
+			l.cfg.Node, genesis); err != nil {
+			return fmt.Errorf("message log head: %w", err)
+		}
+		lock := ""
+		if tx.Dialect == db.Postgres {
+			lock = " FOR UPDATE"
+		}
+		var seq int64
+		var prev string
+		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM gateway_msglog_head WHERE node = $1`+lock, l.cfg.Node).Scan(&seq, &prev); err != nil {
+			return fmt.Errorf("message log head: %w", err)
+		}
+		for _, p := range batch {
+			r := &p.rec
+			seq++
+			r.Node, r.Seq, r.PrevHash = l.cfg.Node, seq, prev
+			r.At, r.DoneAt = r.At.UTC().Truncate(time.Microsecond), r.DoneAt.UTC().Truncate(time.Microsecond)
+			r.Hash = r.computeHash()
+			prev = r.Hash
+		}
+		// One prepared statement per record: on SQLite the statement cache
+		// makes this faster than multi-row INSERTs of varying size.
+		for _, p := range batch {
+			r := &p.rec
+			if _, err := tx.ExecContext(ctx, insertRecord, r.Node, r.Seq, r.At, r.DoneAt, r.Client, r.Service, r.MessageID, r.RequestID, r.UserID, r.Issue,
+				r.Method, r.Path, r.Status, r.ErrorType, r.RequestBytes, r.ResponseBytes, r.RequestHash, r.ResponseHash, r.RequestBody, r.ResponseBody,
+				r.PrevHash, r.Hash, r.DoneAt.Sub(r.At).Microseconds()); err != nil {
+				return fmt.Errorf("message log insert %d: %w", r.Seq, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3`, seq, prev, l.cfg.Node)
+		return err
+	})
+}
+
+var genesis = strings.Repeat("0", 64)
+
+const insertRecord = `INSERT INTO gateway_msglog (node, seq, at, done_at, client, service, message_id, request_id, user_id, issue,
+	method, path, status, error_type, request_bytes, response_bytes, request_hash, response_hash, request_body, response_body, prev_hash, hash, duration_us)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`
+
+func (l *MessageLog) registerKey(ctx context.Context) error {
+	return l.db.Tx(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_keys (key_id, algorithm, public_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING`,
+			l.cfg.Key.ID, l.cfg.Key.Algorithm, l.cfg.Key.Public, l.cfg.Now().UTC())
+		return err
+	})
+}
+
+// Sign signs the node's records written since its last batch, if any.
+func (l *MessageLog) Sign(ctx context.Context) error {
+	return l.db.Tx(ctx, func(tx *db.Tx) error {
+		lock := ""
+		if tx.Dialect == db.Postgres {
+			lock = " FOR UPDATE"
+		}
+		var seq, signed int64
+		err := tx.QueryRowContext(ctx, `SELECT seq, signed_seq FROM gateway_msglog_head WHERE node = $1`+lock, l.cfg.Node).Scan(&seq, &signed)
+		if err != nil || seq == signed {
+			return ignoreNoRows(err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT hash FROM gateway_msglog WHERE node = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`, l.cfg.Node, signed, seq)
+		if err != nil {
+			return err
+		}
+		var leaves []string
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return err
+			}
+			leaves = append(leaves, h)
+		}
+		rows.Close()
+		if int64(len(leaves)) != seq-signed {
+			return fmt.Errorf("message log of %s: %d records between %d and %d, want %d", l.cfg.Node, len(leaves), signed, seq, seq-signed)
+		}
+		b := Batch{Node: l.cfg.Node, FirstSeq: signed + 1, LastSeq: seq, Root: MerkleRoot(leaves),
+			SignedAt: l.cfg.Now().UTC().Truncate(time.Microsecond), KeyID: l.cfg.Key.ID, Algorithm: l.cfg.Key.Algorithm}
+		sig, err := l.cfg.Key.sign(b.signedMessage())
+		if err != nil {
+			return fmt.Errorf("sign batch: %w", err)
+		}
+		b.Signature = base64.StdEncoding.EncodeToString(sig)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_msglog_batches (node, first_seq, last_seq, root, signed_at, key_id, algorithm, signature)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, b.Node, b.FirstSeq, b.LastSeq, b.Root, b.SignedAt, b.KeyID, b.Algorithm, b.Signature); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET signed_seq = $1 WHERE node = $2`, seq, l.cfg.Node)
+		return err
+	})
+}
+
+func ignoreNoRows(err error) error {
+	if err != nil && strings.Contains(err.Error(), "no rows") {
+		return nil
+	}
+	return err
+}
+
+// Redact prepares a body for the message log: JSON with the named fields'
+// values replaced by "***" at any depth; other text as is when no field is
+// to be redacted; anything else (binary, or unparseable text that should
+// have been redacted) only as its size.
+func Redact(body []byte, fields []string) string {
+	if len(body) == 0 {
+		return ""
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err == nil {
+		if len(fields) > 0 {
+			v = redactValue(v, fields)
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	if len(fields) == 0 && utf8.Valid(body) {
+		return string(body)
+	}
+	return fmt.Sprintf("[%d bytes not logged]", len(body))
+}
+
+func redactValue(v any, fields []string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			hit := false
+			for _, f := range fields {
+				if strings.EqualFold(k, f) {
+					hit = true
+					break
+				}
+			}
+			if hit {
+				x[k] = "***"
+			} else {
+				x[k] = redactValue(val, fields)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = redactValue(x[i], fields)
+		}
+	}
+	return v
+}
+
+// Filter selects records of the message log.
+type Filter struct {
+	Issue   string
+	Client  string
+	Service string // prefix of the service identifier
+	From    time.Time
+	To      time.Time
+	Limit   int
+}
+
+const selectRecord = `SELECT node, seq, at, done_at, client, service, message_id, request_id, user_id, issue, method, path, status, error_type,
+	request_bytes, response_bytes, request_hash, response_hash, request_body, response_body, prev_hash, hash FROM gateway_msglog`
+
+func scanRecord(s scanner) (Record, error) {
+	var r Record
+	err := s.Scan(&r.Node, &r.Seq, &r.At, &r.DoneAt, &r.Client, &r.Service, &r.MessageID, &r.RequestID, &r.UserID, &r.Issue,
+		&r.Method, &r.Path, &r.Status, &r.ErrorType, &r.RequestBytes, &r.ResponseBytes, &r.RequestHash, &r.ResponseHash,
+		&r.RequestBody, &r.ResponseBody, &r.PrevHash, &r.Hash)
+	r.At, r.DoneAt = r.At.UTC(), r.DoneAt.UTC()
+	return r, err
+}
+
+// Search lists records, newest first. A search by issue (dossier code) uses
+// its index; time ranges use the at index.
+func Search(ctx context.Context, d *db.DB, f Filter) ([]Record, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Issue != "" {
+		add("issue = ?", f.Issue)
+	}
+	if f.Client != "" {
+		add("client = ?", f.Client)
+	}
+	if f.Service != "" {
+		add("(service = ? OR service LIKE ?)", f.Service)
+		args = append(args, strings.NewReplacer("%", `\%`, "_", `\_`).Replace(f.Service)+"/%")
+		where[len(where)-1] = strings.Replace(where[len(where)-1], "LIKE ?", "LIKE $"+strconv.Itoa(len(args))+` ESCAPE '\'`, 1)
+	}
+	if !f.From.IsZero() {
+		add("at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		add("at < ?", f.To.UTC())
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	q := selectRecord
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY at DESC, node, seq DESC LIMIT " + strconv.Itoa(f.Limit)
+	rows, err := d.Read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search message log: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("search message log: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// archive lines
+type archiveLine struct {
+	Kind   string   `json:"kind"`
+	Format string   `json:"format,omitempty"`
+	Keys   []keyRow `json:"keys,omitempty"`
+	Record *Record  `json:"record,omitempty"`
+	Batch  *Batch   `json:"batch,omitempty"`
+}
+
+type keyRow struct {
+	KeyID     string `json:"key_id"`
+	Algorithm string `json:"algorithm"`
+	PublicKey string `json:"public_key"`
+}
+
+// ArchiveFormat names the export format: JSON lines, a header with the
+// public keys, then each node's records in order, then its batches.
+const ArchiveFormat = "congso-msglog/1"
+
+// Export writes the whole message log as a verifiable archive.
+func Export(ctx context.Context, d *db.DB, w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	var keys []keyRow
+	rows, err := d.Read().QueryContext(ctx, `SELECT key_id, algorithm, public_key FROM gateway_keys ORDER BY key_id`)
+	if err != nil {
+		return fmt.Errorf("export message log: %w", err)
+	}
+	for rows.Next() {
+		var k keyRow
+		if err := rows.Scan(&k.KeyID, &k.Algorithm, &k.PublicKey); err != nil {
+			rows.Close()
+			return err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := enc.Encode(archiveLine{Kind: "header", Format: ArchiveFormat, Keys: keys}); err != nil {
+		return err
+	}
+	rows, err = d.Read().QueryContext(ctx, selectRecord+` ORDER BY node, seq`)
+	if err != nil {
+		return fmt.Errorf("export message log: %w", err)
+	}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("export message log: %w", err)
+		}
+		if err := enc.Encode(archiveLine{Kind: "record", Record: &r}); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	rows.Close()
+	rows, err = d.Read().QueryContext(ctx, `SELECT node, first_seq, last_seq, root, signed_at, key_id, algorithm, signature FROM gateway_msglog_batches ORDER BY node, first_seq`)
+	if err != nil {
+		return fmt.Errorf("export message log: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b Batch
+		if err := rows.Scan(&b.Node, &b.FirstSeq, &b.LastSeq, &b.Root, &b.SignedAt, &b.KeyID, &b.Algorithm, &b.Signature); err != nil {
+			return err
+		}
+		b.SignedAt = b.SignedAt.UTC()
+		if err := enc.Encode(archiveLine{Kind: "batch", Batch: &b}); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// Report is the outcome of [Verify].
+type Report struct {
+	Records  int64 `json:"records"`
+	Batches  int64 `json:"batches"`
+	Unsigned int64 `json:"unsigned"` // records after the last batch of their node
+	// Problems lists every inconsistency found; empty means the archive is intact.
+	Problems []string `json:"problems"`
+}
+
+// OK reports whether no problem was found.
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+// Verify reads an archive written by Export and checks every record's hash,
+// the chain of each node, every batch's Merkle root and signature, and that
+// batches cover the chain without gaps. trusted, when not empty, lists the
+// public keys (base64 PKIX DER) the signatures must come from; otherwise the
+// archive's own keys are used, which proves integrity but not origin.
+func Verify(r io.Reader, trusted []string) (Report, error) {
+	var rep Report
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<28)
+	keys := map[string]keyRow{}
+	type chain struct {
+		hashes  []string // index seq-1
+		first   int64
+		signed  int64
+		lastSeq int64
+		prev    string
+	}
+	chains := map[string]*chain{}
+	var batches []Batch
+	line := 0
+	problem := func(format string, args ...any) {
+		if len(rep.Problems) < 1000 {
+			rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
+		}
+	}
+	for sc.Scan() {
+		line++
+		var l archiveLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			problem("line %d: not a JSON archive line", line)
+			continue
+		}
+		switch l.Kind {
+		case "header":
+			if l.Format != ArchiveFormat {
+				return rep, fmt.Errorf("verify: format %q, want %q", l.Format, ArchiveFormat)
+			}
+			for _, k := range l.Keys {
+				if len(trusted) > 0 && !containsStr(trusted, k.PublicKey) {
+					problem("key %s is not one of the trusted keys", k.KeyID)
+					continue
+				}
+				keys[k.KeyID] = k
+			}
+		case "record":
+			rec := l.Record
+			if rec == nil {
+				problem("line %d: empty record", line)
+				continue
+			}
+			rep.Records++
+			c := chains[rec.Node]
+			if c == nil {
+				c = &chain{first: rec.Seq, lastSeq: rec.Seq - 1, prev: rec.PrevHash}
+				chains[rec.Node] = c
+			}
+			if rec.Seq != c.lastSeq+1 {
+				problem("node %s: record %d follows %d: records are missing or reordered", rec.Node, rec.Seq, c.lastSeq)
+			}
+			if rec.PrevHash != c.prev {
+				problem("node %s record %d: previous hash does not match the record before it", rec.Node, rec.Seq)
+			}
+			if h := rec.computeHash(); h != rec.Hash {
+				problem("node %s record %d: content does not match its hash (altered)", rec.Node, rec.Seq)
+			}
+			c.lastSeq, c.prev = rec.Seq, rec.Hash
+			for int64(len(c.hashes)) < rec.Seq-c.first {
+				c.hashes = append(c.hashes, "")
+			}
+			c.hashes = append(c.hashes, rec.Hash)
+		case "batch":
+			if l.Batch != nil {
+				batches = append(batches, *l.Batch)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return rep, fmt.Errorf("verify: read archive: %w", err)
+	}
+	for _, b := range batches {
+		rep.Batches++
+		c := chains[b.Node]
+		if c == nil {
+			problem("batch %s %d–%d: its records are missing", b.Node, b.FirstSeq, b.LastSeq)
+			continue
+		}
+		if b.FirstSeq < c.first || b.LastSeq > c.lastSeq || b.FirstSeq > b.LastSeq {
+			if b.LastSeq < c.first {
+				continue // a batch before the exported part
+			}
+			problem("batch %s %d–%d: its records are missing", b.Node, b.FirstSeq, b.LastSeq)
+			continue
+		}
+		if b.FirstSeq != c.signed+1 && c.signed != 0 {
+			problem("batch %s %d–%d: does not follow the previous batch (ends at %d)", b.Node, b.FirstSeq, b.LastSeq, c.signed)
+		}
+		if root := MerkleRoot(c.hashes[b.FirstSeq-c.first : b.LastSeq-c.first+1]); root != b.Root {
+			problem("batch %s %d–%d: Merkle root does not match the records", b.Node, b.FirstSeq, b.LastSeq)
+		}
+		k, ok := keys[b.KeyID]
+		sig, _ := base64.StdEncoding.DecodeString(b.Signature)
+		if !ok || !verifySignature(b.Algorithm, k.PublicKey, b.signedMessage(), sig) {
+			problem("batch %s %d–%d: signature is not valid", b.Node, b.FirstSeq, b.LastSeq)
+		}
+		c.signed = b.LastSeq
+	}
+	for node, c := range chains {
+		if c.signed == 0 && c.first > 1 {
+			c.signed = c.first - 1
+		}
+		if c.signed < c.first-1 {
+			c.signed = c.first - 1
+		}
+		rep.Unsigned += c.lastSeq - c.signed
+		_ = node
+	}
+	return rep, nil
+}
+
+func containsStr(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifyDB exports the log of d and verifies it (`congso gateway verify`).
+func VerifyDB(ctx context.Context, d *db.DB, trusted []string) (Report, error) {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(Export(ctx, d, pw)) }()
+	rep, err := Verify(pr, trusted)
+	pr.Close()
+	return rep, err
+}
+
+// ParseKeyPEM reads a PKCS#8 "PRIVATE KEY" PEM block holding an ECDSA P-256
+// or Ed25519 key (CONGSO_GATEWAY_SIGNING_KEY).
+func ParseKeyPEM(data []byte) (*Key, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, errors.New("signing key: want a PKCS#8 PEM block \"PRIVATE KEY\"")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("signing key: not a signing key")
+	}
+	return NewKey(s)
+}
+
+// GenerateKeyPEM returns a new Ed25519 signing key as PKCS#8 PEM, for
+// `congso gateway keygen` or a first start.
+func GenerateKeyPEM() ([]byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}

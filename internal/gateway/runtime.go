@@ -1,0 +1,702 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/congso/congso/internal/platform/db"
+)
+
+// TokenVerifier checks an OAuth2 bearer token and returns the subsystem it
+// was issued to. The SSO module provides one; any error means 401.
+type TokenVerifier interface {
+	VerifyToken(ctx context.Context, token string) (ClientID, error)
+}
+
+// Config configures a [Runtime]. Zero values take the defaults shown.
+type Config struct {
+	// Instance is this gateway's X-Road instance (CONGSO_GATEWAY_INSTANCE);
+	// services of other instances go to the peer registered for theirs.
+	Instance string
+	// Node names this node in the message log (CONGSO_GATEWAY_NODE;
+	// default: the host name).
+	Node string
+	// ClientCAs verifies client certificates presented over TLS
+	// (CONGSO_GATEWAY_CLIENT_CA). Nil: certificates are not accepted.
+	ClientCAs *x509.CertPool
+	// Tokens verifies bearer tokens; nil: tokens are not accepted.
+	Tokens TokenVerifier
+	// PollInterval is how often the registry revision is read (1 s).
+	PollInterval time.Duration
+	// MaxBodyBytes bounds request bodies unless a service sets its own
+	// (CONGSO_GATEWAY_MAX_BODY, default 1 GiB).
+	MaxBodyBytes int64
+	// BodyTimeout bounds the time to receive a request body
+	// (CONGSO_GATEWAY_BODY_TIMEOUT, default 10 min).
+	BodyTimeout time.Duration
+	// BreakerFailures consecutive failures open a service's circuit (5)
+	// for BreakerCooldown (10 s).
+	BreakerFailures int
+	BreakerCooldown time.Duration
+	// Transport reaches backends; PeerTransport reaches peer gateways (it
+	// must present this gateway's client certificate). Defaults: a tuned
+	// http.Transport for both.
+	Transport     http.RoundTripper
+	PeerTransport http.RoundTripper
+	// Log records every exchange; nil records nothing.
+	Log *MessageLog
+	// Metrics exports per-service metrics; nil exports none.
+	Metrics *Metrics
+	// PubSub stores events published with POST /pubsub/{topic}; nil
+	// disables publishing.
+	PubSub *PubSub
+	// Now is the clock (time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Runtime is the gateway's data plane: an http.Handler serving the X-Road
+// REST profile (/r1/...) and the metadata services (/listClients and the
+// listMethods, allowedMethods and getOpenAPI service codes), from an
+// in-memory snapshot of the registry that Run keeps current.
+type Runtime struct {
+	cfg     Config
+	store   *Store
+	snap    atomic.Pointer[snapshot]
+	quotas  *quotaLimiter
+	proxy   *httputil.ReverseProxy
+	reload  chan struct{}
+	polled  atomic.Int64 // unix nanos of the last successful poll
+	brMu    sync.Mutex
+	breaker map[string]*breaker
+	conc    sync.Map // client|service → *atomic.Int64
+	certMu  sync.Mutex
+	certOK  map[string]time.Time // fingerprint → chain verified until
+}
+
+// NewRuntime loads the registry from d and returns the runtime. Call Run to
+// follow registry changes and to flush the message log.
+func NewRuntime(ctx context.Context, d *db.DB, cfg Config) (*Runtime, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Node == "" {
+		cfg.Node, _ = os.Hostname()
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 30
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 10 * time.Minute
+	}
+	if cfg.BreakerFailures <= 0 {
+		cfg.BreakerFailures = 5
+	}
+	if cfg.BreakerCooldown <= 0 {
+		cfg.BreakerCooldown = 10 * time.Second
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = NewTransport(nil)
+	}
+	if cfg.PeerTransport == nil {
+		cfg.PeerTransport = cfg.Transport
+	}
+	rt := &Runtime{cfg: cfg, store: NewStore(d, cfg.Now), reload: make(chan struct{}, 1),
+		breaker: map[string]*breaker{}, certOK: map[string]time.Time{}}
+	rt.quotas = newQuotaLimiter(d, cfg.Now)
+	rt.proxy = &httputil.ReverseProxy{
+		Rewrite:        rt.rewrite,
+		Transport:      roundTripper{rt},
+		ModifyResponse: rt.modifyResponse,
+		ErrorHandler:   rt.proxyError,
+		BufferPool:     bufferPool{},
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	if err := rt.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// NewTransport returns the transport used to reach backends and peers, with
+// tls (nil: defaults) for https.
+func NewTransport(tlsCfg *tls.Config) *http.Transport {
+	t := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       tlsCfg,
+		ForceAttemptHTTP2:     false,
+	}
+	return t
+}
+
+// Reload reads the registry now and swaps the snapshot.
+func (rt *Runtime) Reload(ctx context.Context) error {
+	reg, err := rt.store.Load(ctx)
+	if err != nil {
+		return err
+	}
+	rt.snap.Store(newSnapshot(reg, rt.cfg.Now()))
+	rt.polled.Store(rt.cfg.Now().UnixNano())
+	return nil
+}
+
+// Changed asks Run to reload at once (the Manager's OnChange hook on the
+// node that made the change).
+func (rt *Runtime) Changed() {
+	select {
+	case rt.reload <- struct{}{}:
+	default:
+	}
+}
+
+// Revision returns the registry revision the node serves and when it loaded it.
+func (rt *Runtime) Revision() (int64, time.Time) {
+	s := rt.snap.Load()
+	return s.reg.Revision, s.loadedAt
+}
+
+// Run polls the registry revision every PollInterval and reloads when it
+// moved, cleans old quota windows, and runs the message log's writer, until
+// ctx ends.
+func (rt *Runtime) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	if rt.cfg.Log != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); rt.cfg.Log.Run(ctx) }()
+	}
+	defer wg.Wait()
+	t := time.NewTicker(rt.cfg.PollInterval)
+	defer t.Stop()
+	clean := time.NewTicker(time.Minute)
+	defer clean.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-clean.C:
+			if err := rt.quotas.clean(ctx); err != nil && ctx.Err() == nil {
+				rt.cfg.Logger.Warn("gateway: clean quota windows", "err", err)
+			}
+			continue
+		case <-rt.reload:
+		case <-t.C:
+		}
+		if err := rt.poll(ctx); err != nil && ctx.Err() == nil {
+			rt.cfg.Logger.Warn("gateway: poll registry", "err", err)
+		}
+	}
+}
+
+func (rt *Runtime) poll(ctx context.Context) error {
+	rev, _, err := rt.store.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	if rev == rt.snap.Load().reg.Revision {
+		rt.polled.Store(rt.cfg.Now().UnixNano())
+		return nil
+	}
+	return rt.Reload(ctx)
+}
+
+// LastPoll returns when the node last confirmed its registry is current.
+func (rt *Runtime) LastPoll() time.Time { return time.Unix(0, rt.polled.Load()) }
+
+// exchange is one request in flight, carried in the request context.
+type exchange struct {
+	rt        *Runtime
+	start     time.Time
+	client    ClientID
+	service   ServiceID
+	svc       *Service
+	version   Version
+	target    *url.URL // backend or peer URL including the service path
+	peer      bool
+	path      string
+	requestID string
+	messageID string
+	userID    string
+	issue     string
+	reqBody   *hashingReader
+	respHash  *hashingReader
+	errType   string
+	reqCap    *capture
+	respCap   *capture
+	// clientGone: the client closed the connection before the answer.
+	clientGone atomic.Bool
+	clientCtx  context.Context
+}
+
+type exchangeKey struct{}
+
+// ServeHTTP serves /r1/..., /listClients and POST /pubsub/{topic}.
+func (rt *Runtime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := newID()
+	ex := &exchange{rt: rt, start: rt.cfg.Now(), requestID: requestID}
+	sw := &statusWriter{ResponseWriter: w}
+	if f := rt.serve(sw, r, ex); f != nil {
+		ex.errType = f.Type
+		writeFault(sw, f, requestID)
+	}
+	rt.finish(r, ex, sw)
+}
+
+func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault {
+	snap := rt.snap.Load()
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/r1/")
+	if r.URL.Path == "/listClients" || r.URL.Path == "/r1/listClients" {
+		client, f := rt.authenticate(r, snap, "")
+		if f != nil {
+			return f
+		}
+		ex.client = client
+		return rt.listClients(w, r, snap)
+	}
+	if topic, isPub := strings.CutPrefix(r.URL.Path, "/pubsub/"); isPub && ValidIDPart(topic) {
+		return rt.publish(w, r, snap, topic)
+	}
+	if !ok {
+		return fault(http.StatusNotFound, FaultBadRequest, "the path must start with /r1/ followed by a service identifier")
+	}
+	sid, path, err := SplitServicePath(rest)
+	if err != nil {
+		return fault(http.StatusBadRequest, FaultBadRequest, err.Error())
+	}
+	if !utf8Path(path) {
+		return fault(http.StatusBadRequest, FaultBadRequest, "the service path is not valid")
+	}
+	for _, h := range []string{HeaderID, HeaderUserID, HeaderIssue} {
+		if vs := r.Header.Values(h); len(vs) > 1 || (len(vs) == 1 && !ValidHeaderValue(vs[0])) {
+			return fault(http.StatusBadRequest, FaultBadRequest, "header "+h+" must appear once, with at most 255 printable characters")
+		}
+	}
+	ex.service, ex.path = sid, path
+	ex.messageID, ex.userID, ex.issue = r.Header.Get(HeaderID), r.Header.Get(HeaderUserID), r.Header.Get(HeaderIssue)
+	if ex.messageID == "" {
+		ex.messageID = ex.requestID
+	}
+	client, f := rt.authenticate(r, snap, r.Header.Get(HeaderClient))
+	if f != nil {
+		return f
+	}
+	ex.client = client
+	switch sid.Code {
+	case "listMethods", "allowedMethods", "getOpenAPI":
+		if sid.Version == "" && path == "" {
+			return rt.metaservice(w, r, snap, ex)
+		}
+	}
+	if sid.Provider.Instance != rt.cfg.Instance {
+		return rt.forward(w, r, snap, ex)
+	}
+	svc := snap.services[sid.Unversioned().String()]
+	if svc == nil {
+		return fault(http.StatusNotFound, FaultUnknownService, "no service "+sid.Unversioned().String()+" is registered")
+	}
+	ex.svc = svc
+	var v Version
+	if sid.Version != "" {
+		v, ok = svc.Find(sid.Version)
+	} else {
+		v, ok = svc.Current()
+	}
+	if !ok && sid.Version == "" {
+		for _, x := range svc.Versions {
+			if x.Status == Retired {
+				v, ok = x, true
+			}
+		}
+	}
+	switch {
+	case !ok || v.Status == Draft:
+		return fault(http.StatusNotFound, FaultUnknownService, "service "+sid.String()+" has no published version")
+	case v.Status == Retired:
+		return fault(http.StatusGone, FaultServiceDisabled, "version "+v.Version+" of "+sid.Unversioned().String()+" is retired")
+	}
+	ex.version = v
+	if v.Status == Deprecated {
+		w.Header().Set("Deprecation", "true")
+		if v.SunsetAt != nil {
+			w.Header().Set("Sunset", v.SunsetAt.UTC().Format(http.TimeFormat))
+		}
+	}
+	plain, _ := url.PathUnescape(path)
+	if !snap.allowed(client, sid, r.Method, plain, ex.start) {
+		return fault(http.StatusForbidden, FaultAccessDenied, "client "+client.String()+" has no access right to "+r.Method+" "+sid.Unversioned().String()+orRoot(path))
+	}
+	if f := rt.admit(r.Context(), snap, ex); f != nil {
+		return f
+	}
+	defer rt.release(snap, ex)
+	br := rt.breakerFor(sid.Unversioned().String() + "/" + v.Version)
+	if !br.allow(ex.start) {
+		f := fault(http.StatusServiceUnavailable, FaultCircuitOpen, "service "+sid.String()+" is failing; calls are paused")
+		f.RetryAfter = int(rt.cfg.BreakerCooldown / time.Second)
+		return f
+	}
+	u, err := url.Parse(v.BackendURL)
+	if err != nil {
+		return fault(http.StatusInternalServerError, FaultClientInternal, "the service's backend URL is not valid")
+	}
+	ex.target = u
+	ok = rt.pass(w, r, ex, svc.MaxBodyBytes, svc.Timeout)
+	br.record(ok, rt.cfg.Now(), rt.cfg.BreakerFailures, rt.cfg.BreakerCooldown)
+	return nil
+}
+
+func orRoot(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// utf8Path reports whether the service path is acceptable: it unescapes,
+// and no segment is "." or ".." (escaped or not), so that the backend sees
+// the path the access check saw.
+func utf8Path(p string) bool {
+	u, err := url.PathUnescape(p)
+	if err != nil {
+		return false
+	}
+	for _, seg := range strings.Split(u, "/") {
+		if seg == ".." || seg == "." {
+			return false
+		}
+	}
+	return true
+}
+
+// forward sends a call for another instance's service to its peer gateway.
+func (rt *Runtime) forward(w *statusWriter, r *http.Request, snap *snapshot, ex *exchange) *Fault {
+	p, ok := snap.peers[ex.service.Provider.Instance]
+	if !ok {
+		return fault(http.StatusNotFound, FaultUnknownService, "no gateway is registered for instance "+ex.service.Provider.Instance)
+	}
+	u, err := url.Parse(p.URL + "/r1/" + ex.service.String())
+	if err != nil {
+		return fault(http.StatusInternalServerError, FaultClientInternal, "the peer URL is not valid")
+	}
+	ex.target, ex.peer = u, true
+	br := rt.breakerFor("peer:" + p.Instance)
+	if !br.allow(ex.start) {
+		f := fault(http.StatusServiceUnavailable, FaultPeerUnreachable, "gateway of "+p.Instance+" is failing; calls are paused")
+		f.RetryAfter = int(rt.cfg.BreakerCooldown / time.Second)
+		return f
+	}
+	ok = rt.pass(w, r, ex, 0, 0)
+	br.record(ok, rt.cfg.Now(), rt.cfg.BreakerFailures, rt.cfg.BreakerCooldown)
+	return nil
+}
+
+// pass proxies the call and reports whether the backend answered (even with
+// an error status below 500).
+func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody int64, timeout time.Duration) bool {
+	if maxBody <= 0 {
+		maxBody = rt.cfg.MaxBodyBytes
+	}
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	if r.ContentLength > maxBody {
+		writeFault(w, fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxBody)), ex.requestID)
+		ex.errType = FaultBodyTooLarge
+		return true
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(rt.cfg.Now().Add(rt.cfg.BodyTimeout))
+		body := http.MaxBytesReader(w, r.Body, maxBody)
+		ex.reqBody = newHashingReader(body)
+		if ex.svc != nil && ex.svc.LogBodies {
+			ex.reqCap = &capture{}
+			ex.reqBody.tap = ex.reqCap
+		}
+		r.Body = ex.reqBody
+	} else {
+		ex.reqBody = newHashingReader(http.NoBody)
+		r.Body = http.NoBody
+	}
+	ex.clientCtx = r.Context()
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), exchangeKey{}, ex), timeout)
+	defer cancel()
+	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	if ex.clientGone.Load() {
+		return true
+	}
+	return w.status < 500 || ex.errType == "" && w.status != http.StatusBadGateway && w.status != http.StatusGatewayTimeout && w.status != http.StatusServiceUnavailable
+}
+
+// rewrite builds the outbound request.
+func (rt *Runtime) rewrite(pr *httputil.ProxyRequest) {
+	ex := pr.In.Context().Value(exchangeKey{}).(*exchange)
+	out := pr.Out
+	out.URL.Scheme, out.URL.Host = ex.target.Scheme, ex.target.Host
+	raw := strings.TrimSuffix(ex.target.EscapedPath(), "/") + ex.path
+	p, _ := url.PathUnescape(raw)
+	out.URL.Path, out.URL.RawPath = p, ""
+	if raw != p {
+		out.URL.RawPath = raw
+	}
+	out.URL.RawQuery = pr.In.URL.RawQuery
+	out.Host = ""
+	h := out.Header
+	h.Del("Authorization")
+	h.Set(HeaderClient, ex.client.String())
+	h.Set(HeaderID, ex.messageID)
+	h.Set(HeaderRequestID, ex.requestID)
+	if !ex.peer {
+		h.Set(HeaderService, ex.service.Unversioned().String())
+	}
+	if ex.issue == "" {
+		h.Del(HeaderIssue)
+	}
+	if ex.userID == "" {
+		h.Del(HeaderUserID)
+	}
+}
+
+// roundTripper picks the backend or peer transport.
+type roundTripper struct{ rt *Runtime }
+
+func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	ex := r.Context().Value(exchangeKey{}).(*exchange)
+	if ex.peer {
+		return t.rt.cfg.PeerTransport.RoundTrip(r)
+	}
+	return t.rt.cfg.Transport.RoundTrip(r)
+}
+
+func (rt *Runtime) modifyResponse(resp *http.Response) error {
+	ex := resp.Request.Context().Value(exchangeKey{}).(*exchange)
+	h := resp.Header
+	for _, k := range []string{HeaderRequestID, HeaderRequestHash, HeaderClient, HeaderService} {
+		h.Del(k)
+	}
+	if ex.peer {
+		ex.errType = h.Get(HeaderError)
+	} else {
+		h.Del(HeaderError)
+	}
+	h.Set(HeaderRequestID, ex.requestID)
+	h.Set(HeaderID, ex.messageID)
+	if ex.reqBody.done() {
+		h.Set(HeaderRequestHash, base64.StdEncoding.EncodeToString(ex.reqBody.sum()))
+	}
+	ex.respHash = newHashingReader(resp.Body)
+	if ex.svc != nil && ex.svc.LogBodies {
+		ex.respCap = &capture{}
+		ex.respHash.tap = ex.respCap
+	}
+	resp.Body = ex.respHash
+	return nil
+}
+
+func (rt *Runtime) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	ex := r.Context().Value(exchangeKey{}).(*exchange)
+	var f *Fault
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		f = fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", mbe.Limit))
+	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF):
+		f = fault(http.StatusRequestTimeout, FaultBodyTimeout, "the request body did not arrive in time")
+	case ex.clientCtx.Err() != nil || ex.clientGone.Load():
+		// The client left: nobody reads the answer, and it is not the
+		// service's fault (the breaker must not count it).
+		ex.clientGone.Store(true)
+		f = fault(499, FaultCanceled, "the client closed the connection")
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		f = fault(http.StatusGatewayTimeout, FaultServiceTimeout, "the service did not answer in time")
+	case ex.peer:
+		f = fault(http.StatusBadGateway, FaultPeerUnreachable, "the peer gateway could not be reached")
+	default:
+		f = fault(http.StatusBadGateway, FaultServiceFailed, "the service could not be reached")
+	}
+	if f.Type != FaultCanceled {
+		rt.cfg.Logger.WarnContext(r.Context(), "gateway: call failed", "service", ex.service.String(), "request_id", ex.requestID, "err", err)
+	}
+	ex.errType = f.Type
+	writeFault(w, f, ex.requestID)
+}
+
+// finish records the exchange in the message log and the metrics.
+func (rt *Runtime) finish(r *http.Request, ex *exchange, w *statusWriter) {
+	end := rt.cfg.Now()
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rt.cfg.Metrics != nil {
+		rt.cfg.Metrics.observe(ex, w.status, end.Sub(ex.start), w.n)
+	}
+	// Only calls whose client is proven and whose service is named are
+	// logged: a forged X-Road-Client must not appear as that client's call.
+	if rt.cfg.Log == nil || ex.client.Instance == "" || ex.service.Code == "" {
+		return
+	}
+	rec := Record{Node: rt.cfg.Node, At: ex.start, DoneAt: end, Client: ex.client.String(), Service: ex.service.String(),
+		MessageID: ex.messageID, RequestID: ex.requestID, UserID: ex.userID, Issue: ex.issue, Method: r.Method, Path: ex.path,
+		Status: w.status, ErrorType: ex.errType, ResponseBytes: w.n}
+	if ex.reqBody != nil {
+		rec.RequestBytes = ex.reqBody.n
+		rec.RequestHash = hex.EncodeToString(ex.reqBody.sum())
+	}
+	if ex.respHash != nil {
+		rec.ResponseHash = hex.EncodeToString(ex.respHash.sum())
+	}
+	if ex.svc != nil && ex.svc.LogBodies {
+		rec.RequestBody = Redact(ex.reqCap.bytes(), ex.svc.Redact)
+		rec.ResponseBody = Redact(ex.respCap.bytes(), ex.svc.Redact)
+	}
+	// Waits for the batch holding rec to commit: nothing acknowledged is lost.
+	if err := rt.cfg.Log.Append(context.WithoutCancel(r.Context()), rec); err != nil {
+		rt.cfg.Logger.Error("gateway: message log", "request_id", ex.requestID, "err", err)
+	}
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return hex.EncodeToString(b[:4]) + "-" + hex.EncodeToString(b[4:6]) + "-" + hex.EncodeToString(b[6:8]) + "-" + hex.EncodeToString(b[8:10]) + "-" + hex.EncodeToString(b[10:])
+}
+
+// statusWriter remembers the status and counts the body bytes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// hashingReader hashes and counts what passes through it.
+type hashingReader struct {
+	r   io.ReadCloser
+	h   hash.Hash
+	n   int64
+	err error
+	tap *capture
+	mu  sync.Mutex
+}
+
+func newHashingReader(r io.ReadCloser) *hashingReader {
+	return &hashingReader{r: r, h: sha256.New()}
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.mu.Lock()
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	if err != nil && h.err == nil {
+		h.err = err
+	}
+	if h.tap != nil {
+		h.tap.write(p[:n])
+	}
+	h.mu.Unlock()
+	return n, err
+}
+
+func (h *hashingReader) Close() error { return h.r.Close() }
+
+func (h *hashingReader) done() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.r == http.NoBody || errors.Is(h.err, io.EOF)
+}
+
+func (h *hashingReader) sum() []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.h.Sum(nil)
+}
+
+// capture keeps the first maxCapture bytes of a body for the message log.
+type capture struct {
+	b         []byte
+	truncated bool
+}
+
+const maxCapture = 64 << 10
+
+func (c *capture) write(p []byte) {
+	if c == nil {
+		return
+	}
+	room := maxCapture - len(c.b)
+	if len(p) > room {
+		p = p[:room]
+		c.truncated = true
+	}
+	c.b = append(c.b, p...)
+}
+
+func (c *capture) bytes() []byte {
+	if c == nil {
+		return nil
+	}
+	return c.b
+}
+
+type bufferPool struct{}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *(bufPool.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { bufPool.Put(&b) }

@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// The X-Road REST headers the gateway reads and writes.
+const (
+	HeaderClient      = "X-Road-Client"
+	HeaderID          = "X-Road-Id"
+	HeaderUserID      = "X-Road-UserId"
+	HeaderIssue       = "X-Road-Issue"
+	HeaderRequestID   = "X-Road-Request-Id"
+	HeaderRequestHash = "X-Road-Request-Hash"
+	HeaderError       = "X-Road-Error"
+	HeaderService     = "X-Road-Service"
+)
+
+// Fault is an error answered in the X-Road REST profile: the category goes
+// into the X-Road-Error header and the JSON body {"type", "message", "detail"}.
+//
+// Categories follow X-Road (Client.* when the caller is at fault,
+// Server.ClientProxy.* when this gateway fails on the client side,
+// Server.ServerProxy.* on the provider side); the ones X-Road lacks
+// (quotas, size and time limits) keep the same shape.
+type Fault struct {
+	Status  int
+	Type    string
+	Message string
+	// RetryAfter, in seconds, is sent with 429 and 503 answers when > 0.
+	RetryAfter int
+}
+
+// Error returns the category and message.
+func (f *Fault) Error() string { return f.Type + ": " + f.Message }
+
+// The fault categories the gateway answers with.
+const (
+	FaultBadRequest      = "Client.BadRequest"
+	FaultBodyTooLarge    = "Client.RequestTooLarge"
+	FaultBodyTimeout     = "Client.RequestTimeout"
+	FaultQuota           = "Client.QuotaExceeded"
+	FaultCanceled        = "Client.RequestCanceled" // logged with status 499; never sent
+	FaultAuthentication  = "Server.ClientProxy.SslAuthenticationFailed"
+	FaultUnknownClient   = "Server.ClientProxy.UnknownMember"
+	FaultClientInternal  = "Server.ClientProxy.InternalError"
+	FaultPeerUnreachable = "Server.ClientProxy.NetworkError"
+	FaultUnknownService  = "Server.ServerProxy.UnknownService"
+	FaultServiceDisabled = "Server.ServerProxy.ServiceDisabled"
+	FaultAccessDenied    = "Server.ServerProxy.AccessDenied"
+	FaultServiceFailed   = "Server.ServerProxy.ServiceFailed"
+	FaultServiceTimeout  = "Server.ServerProxy.ServiceTimeout"
+	FaultCircuitOpen     = "Server.ServerProxy.ServiceUnavailable"
+	FaultDatabase        = "Server.ServerProxy.DatabaseError"
+)
+
+func fault(status int, typ, msg string) *Fault {
+	return &Fault{Status: status, Type: typ, Message: msg}
+}
+
+// writeFault answers f; requestID goes into the detail so operators can
+// find the exchange.
+func writeFault(w http.ResponseWriter, f *Fault, requestID string) {
+	h := w.Header()
+	h.Set(HeaderError, f.Type)
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	if requestID != "" {
+		h.Set(HeaderRequestID, requestID)
+	}
+	if f.RetryAfter > 0 {
+		h.Set("Retry-After", itoa(int64(f.RetryAfter)))
+	}
+	w.WriteHeader(f.Status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+		Detail  string `json:"detail"`
+	}{f.Type, f.Message, requestID})
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// ValidHeaderValue reports whether an X-Road header value the gateway
+// forwards and logs (X-Road-Id, X-Road-UserId, X-Road-Issue) is acceptable:
+// at most 255 bytes of printable characters.
+func ValidHeaderValue(v string) bool {
+	if len(v) > 255 {
+		return false
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return false
+		}
+	}
+	return true
+}
