@@ -107,3 +107,34 @@ func TestUserCommandsAndAuditVerify(t *testing.T) {
 		t.Fatalf("tampered log: %d %q", code, out)
 	}
 }
+
+// congso gateway: a key, a binding of an OAuth client, an intact (empty)
+// log, the doctor; bad arguments are usage errors.
+func TestGatewayCommands(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := runCLI(t, dir, "", "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errs)
+	}
+	code, out, _ := runCLI(t, dir, "", "gateway", "keygen")
+	if code != 0 || !strings.HasPrefix(out, "-----BEGIN PRIVATE KEY-----") {
+		t.Fatalf("keygen: %d %q", code, out)
+	}
+	if code, out, errs := runCLI(t, dir, "", "gateway", "bind-client", "he-thong-a", "TA/GOV/000.00.13.H99/MOTCUA"); code != 0 || !strings.Contains(out, "he-thong-a") {
+		t.Fatalf("bind-client: %d %q %q", code, out, errs)
+	}
+	if code, _, _ := runCLI(t, dir, "", "gateway", "bind-client", "he-thong-a", "not/a/subsystem/id/at/all/x"); code == 0 {
+		t.Fatal("a malformed subsystem was accepted")
+	}
+	if code, _, _ := runCLI(t, dir, "", "gateway", "bind-client", "only-one-arg"); code != 2 {
+		t.Fatalf("missing argument: %d, want 2", code)
+	}
+	if code, out, _ := runCLI(t, dir, "", "gateway", "verify"); code != 0 || !strings.Contains(out, "intact") {
+		t.Fatalf("verify: %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, dir, "", "gateway", "doctor"); code != 0 || !strings.Contains(out, "database") {
+		t.Fatalf("doctor: %d %q", code, out)
+	}
+	if code, _, _ := runCLI(t, dir, "", "gateway", "frobnicate"); code != 2 {
+		t.Fatalf("unknown action: %d, want 2", code)
+	}
+}

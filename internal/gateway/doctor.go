@@ -106,6 +106,9 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		return out
 	}
 	for _, c := range reg.Certificates {
+		if c.NotAfter.IsZero() {
+			continue // not a certificate: an OAuth client's binding (no expiry)
+		}
 		expiry("certificate of "+c.Owner, c.NotAfter)
 	}
 	if cfg.Runtime != nil {
