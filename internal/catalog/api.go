@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,7 +121,7 @@ func apiError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ve):
 		fields := make([]httpx.FieldError, len(ve.Errors))
 		for i, f := range ve.Errors {
-			fields[i] = httpx.FieldError{Field: f.Field, Code: f.Code, Message: fieldMessage(lang, f.Code, f.Message)}
+			fields[i] = httpx.FieldError{Field: f.Field, Code: f.Code, Message: fieldMessageOf(lang, f.Field, f.Code, f.Message)}
 		}
 		he = httpx.Validation(fields...)
 	case errors.Is(err, ErrNotFound):
@@ -148,6 +149,21 @@ func fieldMessage(lang i18n.Lang, code, vietnamese string) string {
 	}
 	return i18n.T(lang, key)
 }
+
+// fieldMessageOf is fieldMessage, preferring in other languages a message
+// for the code on that field ("catalog.field.invalid_format.phone"; list
+// indexes are dropped, so "faq[2].answer" looks up "….faq.answer").
+func fieldMessageOf(lang i18n.Lang, field, code, vietnamese string) string {
+	if lang != i18n.Vietnamese {
+		key := "catalog.field." + code + "." + indexRe.ReplaceAllString(field, "")
+		if i18n.Has(key) {
+			return i18n.T(lang, key)
+		}
+	}
+	return fieldMessage(lang, code, vietnamese)
+}
+
+var indexRe = regexp.MustCompile(`\[[0-9]+\]`)
 
 // query reads the common query parameters, collecting problems.
 type query struct {
@@ -654,7 +670,7 @@ func (h *Handlers) importFile(w http.ResponseWriter, r *http.Request) {
 		}}
 		if lang != i18n.Vietnamese {
 			for i, e := range p.Report.Errors {
-				p.Report.Errors[i].Reason = fieldMessage(lang, e.Code, e.Reason) + " (" + e.Reason + ")"
+				p.Report.Errors[i].Reason = fieldMessageOf(lang, e.Field, e.Code, e.Reason) + " (" + e.Reason + ")"
 			}
 		}
 		b, _ := json.Marshal(p)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -141,6 +142,63 @@ type Agency struct {
 	EffectiveFrom calendar.Date `json:"effective_from"`
 	EffectiveTo   calendar.Date `json:"effective_to,omitzero"`
 	FormerEIDs    []string      `json:"former_eids,omitempty"`
+	// Contact details shown to applicants on the pages of the procedures the
+	// agency is competent for; each is optional. Phone is one Vietnamese
+	// number as written ("0271 3879 999"); Website an http(s) address;
+	// OpeningHours free text, one line per period.
+	Address      string `json:"address,omitempty"`
+	Phone        string `json:"phone,omitempty"`
+	Email        string `json:"email,omitempty"`
+	Website      string `json:"website,omitempty"`
+	OpeningHours string `json:"opening_hours,omitempty"`
+}
+
+// HasContact reports whether any contact detail of the agency is known.
+func (a Agency) HasContact() bool {
+	return a.Address != "" || a.Phone != "" || a.Email != "" || a.Website != "" || a.OpeningHours != ""
+}
+
+// DialNumber returns the agency's phone number as a tel: link dials it:
+// "+842713879999" for "0271 3879 999", "19001234" for a national hotline
+// "1900 1234"; "" when the number is missing or malformed.
+func (a Agency) DialNumber() string {
+	d, ok := phoneDigits(a.Phone)
+	if !ok {
+		return ""
+	}
+	if strings.HasPrefix(d, "0") {
+		return "+84" + d[1:]
+	}
+	return d
+}
+
+// phoneDigits reduces a phone number as written to its digits in national
+// form ("+84 271 3879 999" → "02713879999"); ok is false when it is not a
+// Vietnamese number: a fixed line or mobile number (0 and 9 or 10 more
+// digits) or a 1800/1900 hotline (8 to 10 digits). Spaces, dots, hyphens and
+// parentheses may group the digits.
+func phoneDigits(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 30 {
+		return "", false
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+			b.WriteRune(r)
+		case r == ' ' || r == '.' || r == '-' || r == '(' || r == ')':
+		default:
+			return "", false
+		}
+	}
+	d := b.String()
+	if rest, ok := strings.CutPrefix(d, "+84"); ok {
+		d = "0" + strings.TrimPrefix(rest, "0")
+	}
+	return d, phoneRe.MatchString(d)
 }
 
 // InForce reports whether the agency exists on day d.
@@ -300,12 +358,27 @@ type Procedure struct {
 	Fees               []Fee           `json:"fees"`
 	Duration           Duration        `json:"duration"`
 	LegalBasis         []string        `json:"legal_basis"`
+	FAQ                []FAQItem       `json:"faq,omitempty"`
 	FormSchema         json.RawMessage `json:"form_schema,omitempty"`
 	ProcessKey         string          `json:"process_key,omitempty"`
 	EffectiveFrom      calendar.Date   `json:"effective_from"`
 	EffectiveTo        calendar.Date   `json:"effective_to,omitzero"`
 	Status             Status          `json:"status"`
 }
+
+// FAQItem is one entry of a procedure's frequently asked questions (câu hỏi
+// thường gặp), plain text: the answer may span several lines.
+type FAQItem struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+// Bounds of a procedure's FAQ, in entries and characters.
+const (
+	MaxFAQItems    = 30
+	MaxFAQQuestion = 300
+	MaxFAQAnswer   = 3000
+)
 
 // InForce reports whether this version applies on day d.
 func (p Procedure) InForce(d calendar.Date) bool {
@@ -392,6 +465,9 @@ var (
 	fieldCodeRe     = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$`)
 	procedureCodeRe = regexp.MustCompile(`^[0-9]{1,2}\.[0-9]{6}$`)
 	processKeyRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	phoneRe         = regexp.MustCompile(`^(0[1-9][0-9]{8,9}|1[89]00[0-9]{4,6})$`)
+	emailRe         = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
+	hostRe          = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
 )
 
 // ValidEID reports whether s is well-formed as an agency e-ID: one to six
@@ -638,6 +714,41 @@ func (a *Agency) Normalize() {
 	a.ParentEID = strings.TrimSpace(a.ParentEID)
 	a.AdminUnitCode = strings.TrimSpace(a.AdminUnitCode)
 	a.FormerEIDs = trimAll(a.FormerEIDs)
+	a.Address = strings.TrimSpace(a.Address)
+	a.Phone = strings.TrimSpace(a.Phone)
+	a.Email = strings.TrimSpace(a.Email)
+	a.Website = strings.TrimSpace(a.Website)
+	// "sxd.example.gov.vn" as typed means its https site.
+	if a.Website != "" && !strings.Contains(a.Website, "://") && !strings.ContainsAny(a.Website, " \t") {
+		a.Website = "https://" + a.Website
+	}
+	a.OpeningHours = trimLines(a.OpeningHours)
+}
+
+// checkContact checks an agency's contact details.
+func (p *problems) checkContact(a Agency) {
+	p.checkText("address", a.Address, false, 500, false)
+	if a.Phone != "" {
+		if _, ok := phoneDigits(a.Phone); !ok {
+			p.add("phone", CodeInvalidFormat, "Số điện thoại %q không hợp lệ: cần một số điện thoại Việt Nam, ví dụ 0271 3879 999, 0912 345 678 hoặc 1900 1234.", clip(a.Phone, 40))
+		}
+	}
+	if a.Email != "" {
+		if len(a.Email) > 254 || !emailRe.MatchString(a.Email) {
+			p.add("email", CodeInvalidFormat, "Địa chỉ thư điện tử %q không hợp lệ (ví dụ: vanphong@example.gov.vn).", clip(a.Email, 60))
+		}
+	}
+	if a.Website != "" {
+		u, err := url.Parse(a.Website)
+		switch {
+		case len(a.Website) > 500:
+			p.add("website", CodeTooLong, "Địa chỉ trang thông tin điện tử dài quá 500 ký tự.")
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || !hostRe.MatchString(u.Hostname()) ||
+			strings.ContainsAny(a.Website, " \t\n\"<>"):
+			p.add("website", CodeInvalidFormat, "Địa chỉ trang thông tin điện tử %q không hợp lệ: cần dạng https://tên-miền (ví dụ: https://sxd.example.gov.vn).", clip(a.Website, 60))
+		}
+	}
+	p.checkText("opening_hours", a.OpeningHours, false, 500, true)
 }
 
 // Validate checks the rules of an agency that need no other record.
@@ -682,6 +793,7 @@ func (a Agency) Validate() error {
 		}
 		seen[e] = true
 	}
+	p.checkContact(a)
 	return p.err()
 }
 
@@ -717,6 +829,14 @@ func (pr *Procedure) Normalize() {
 		pr.Fees[i].Name = strings.TrimSpace(pr.Fees[i].Name)
 	}
 	pr.LegalBasis = trimAll(pr.LegalBasis)
+	for i := range pr.FAQ {
+		q := &pr.FAQ[i]
+		q.Question = strings.TrimSpace(q.Question)
+		q.Answer = trimLines(q.Answer)
+	}
+	if len(pr.FAQ) == 0 {
+		pr.FAQ = nil
+	}
 	if pr.Documents == nil {
 		pr.Documents = []Document{}
 	}
@@ -823,6 +943,14 @@ func (pr Procedure) Validate() error {
 	for i, l := range pr.LegalBasis {
 		p.checkText(fmt.Sprintf("legal_basis[%d]", i), l, true, 1000, false)
 	}
+	if len(pr.FAQ) > MaxFAQItems {
+		p.add("faq", CodeTooLong, "Tối đa %d câu hỏi thường gặp.", MaxFAQItems)
+	}
+	for i, q := range pr.FAQ {
+		f := fmt.Sprintf("faq[%d].", i)
+		p.checkText(f+"question", q.Question, true, MaxFAQQuestion, false)
+		p.checkText(f+"answer", q.Answer, true, MaxFAQAnswer, true)
+	}
 	if len(pr.FormSchema) > 0 {
 		if len(pr.FormSchema) > MaxFormSchemaBytes {
 			p.add("form_schema", CodeTooLong, "Lược đồ biểu mẫu vượt quá %d KB.", MaxFormSchemaBytes>>10)
@@ -920,6 +1048,17 @@ type noLoader struct{}
 
 func (noLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("không được tham chiếu tài liệu ngoài: %s", url)
+}
+
+// trimLines trims a multi-line text: CRLF becomes LF, each line loses its
+// trailing spaces, and the text its surrounding blank lines.
+func trimLines(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRightFunc(l, unicode.IsSpace)
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
 func trimAll(list []string) []string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/congso/congso/internal/platform/calendar"
 	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/search"
 )
 
 // The demo province is fictitious: "Tỉnh Thái An (Demo)". Its administrative
@@ -317,13 +318,63 @@ func demoAgencyEID(l2 string) string { return "000.00." + l2 + ".H99" }
 // demoUnitEID returns the e-ID of the n-th (1-based) division of an agency.
 func demoUnitEID(l2 string, n int) string { return fmt.Sprintf("000.%02d.%s.H99", n, l2) }
 
+// demoContact is where a provincial demo agency sits: its street address in
+// Phường Thái An and the name under thaian.example.gov.vn of its mailbox and
+// website. The phone number is 0271 3879 1xx with xx its level-2 code.
+var demoContact = map[string]struct{ street, host string }{
+	"00": {"Số 1 đường Hùng Vương", "ubnd"},
+	"01": {"Số 1 đường Hùng Vương", "vpubnd"},
+	"02": {"Số 12 đường Trần Hưng Đạo", "snv"},
+	"03": {"Số 18 đường Lê Lợi", "stp"},
+	"04": {"Số 25 đường Nguyễn Huệ", "stc"},
+	"05": {"Số 30 đường Nguyễn Huệ", "sct"},
+	"06": {"Số 45 đường Phan Đình Phùng", "snnmt"},
+	"07": {"Số 52 đường Trần Phú", "sxd"},
+	"08": {"Số 9 đường Lý Thường Kiệt", "skhcn"},
+	"09": {"Số 14 đường Lý Thường Kiệt", "sgddt"},
+	"10": {"Số 60 đường Quang Trung", "syt"},
+	"11": {"Số 71 đường Quang Trung", "svhttdl"},
+	"12": {"Số 3 đường Điện Biên Phủ", "cat"},
+	"13": {"Số 2 đường Hùng Vương", "dichvucong"},
+	"14": {"Khu công nghiệp Bắc Lâm, phường Bắc Lâm", "bqlkcn"},
+}
+
+// demoAddressProvince ends the demo agencies' addresses.
+const demoAddressProvince = "tỉnh Thái An (Demo)"
+
+// Opening hours of the demo agencies, and of the public service centres,
+// which also open on Saturday mornings.
+const (
+	demoHours       = "Thứ Hai – Thứ Sáu: 7:30 – 11:30, 13:30 – 17:00"
+	demoCenterHours = demoHours + "\nSáng thứ Bảy: 7:30 – 11:30"
+)
+
+// withDemoContact fills the contact details of a provincial demo agency by
+// its level-2 code ("00" for the Provincial People's Committee).
+func withDemoContact(a Agency, l2 string) Agency {
+	c := demoContact[l2]
+	a.Address = c.street
+	if !strings.Contains(c.street, "phường") {
+		a.Address += ", phường Thái An"
+	}
+	a.Address += ", " + demoAddressProvince
+	a.Phone = "0271 3879 1" + l2
+	a.Email = c.host + "@thaian.example.gov.vn"
+	a.Website = "https://" + c.host + ".thaian.example.gov.vn"
+	a.OpeningHours = demoHours
+	if l2 == "13" {
+		a.OpeningHours = demoCenterHours
+	}
+	return a
+}
+
 func demoAgencies() []Agency {
-	out := []Agency{{EID: DemoProvinceEID, Name: "Ủy ban nhân dân tỉnh Thái An (Demo)", ShortName: "UBND tỉnh",
-		Kind: KindAgency, Level: LevelProvince, AdminUnitCode: DemoProvinceCode, EffectiveFrom: demoOld}}
+	out := []Agency{withDemoContact(Agency{EID: DemoProvinceEID, Name: "Ủy ban nhân dân tỉnh Thái An (Demo)", ShortName: "UBND tỉnh",
+		Kind: KindAgency, Level: LevelProvince, AdminUnitCode: DemoProvinceCode, EffectiveFrom: demoOld}, "00")}
 	for _, a := range demoProvincial {
-		out = append(out, Agency{EID: demoAgencyEID(a.l2), Name: a.name, ShortName: a.short, Kind: KindAgency,
+		out = append(out, withDemoContact(Agency{EID: demoAgencyEID(a.l2), Name: a.name, ShortName: a.short, Kind: KindAgency,
 			Level: LevelProvince, ParentEID: DemoProvinceEID, AdminUnitCode: DemoProvinceCode, EffectiveFrom: a.from,
-			FormerEIDs: a.former})
+			FormerEIDs: a.former}, a.l2))
 		for i, u := range a.units {
 			out = append(out, Agency{EID: demoUnitEID(a.l2, i+1), Name: u, Kind: KindUnit, Level: LevelProvince,
 				ParentEID: demoAgencyEID(a.l2), EffectiveFrom: a.from})
@@ -332,8 +383,14 @@ func demoAgencies() []Agency {
 	for i, c := range demoCommunes {
 		kind := strings.ToLower(c.kind.Label())
 		eid := demoCommuneEID(i)
+		host := strings.Join(search.Terms(c.name), "")
 		out = append(out, Agency{EID: eid, Name: "Ủy ban nhân dân " + kind + " " + c.name, ShortName: "UBND " + kind + " " + c.name,
-			Kind: KindAgency, Level: LevelCommune, ParentEID: DemoProvinceEID, AdminUnitCode: demoCommuneCode(i), EffectiveFrom: demoReform})
+			Kind: KindAgency, Level: LevelCommune, ParentEID: DemoProvinceEID, AdminUnitCode: demoCommuneCode(i), EffectiveFrom: demoReform,
+			Address:      fmt.Sprintf("Số %d đường Trung Tâm, %s %s, %s", i+1, kind, c.name, demoAddressProvince),
+			Phone:        fmt.Sprintf("0271 3879 2%02d", i+1),
+			Email:        "ubnd." + host + "@thaian.example.gov.vn",
+			Website:      "https://" + host + ".thaian.example.gov.vn",
+			OpeningHours: demoCenterHours})
 		economy := "Phòng Kinh tế"
 		if c.kind == KindWard {
 			economy = "Phòng Kinh tế, Hạ tầng và Đô thị"
@@ -620,6 +677,56 @@ var demoProcs = []demoProc{
 		[]string{"Văn bản đề nghị điều chỉnh dự án đầu tư|e|Mẫu A.I.11", "Báo cáo tình hình thực hiện dự án|e|"}},
 }
 
+// demoFAQ are the frequently asked questions of the building-permit
+// procedures: general guidance for the fictitious province, citing the
+// Construction Law (Luật Xây dựng 2014, amended 2020).
+var demoFAQ = map[string][]FAQItem{
+	"1.009972": {
+		{"Công trình nào được miễn giấy phép xây dựng?",
+			"Điều 89 Luật Xây dựng liệt kê các trường hợp được miễn, ví dụ: công trình bí mật nhà nước, công trình xây dựng khẩn cấp, công trình xây dựng tạm, công trình thuộc dự án đã được cơ quan chuyên môn về xây dựng thẩm định báo cáo nghiên cứu khả thi và đủ điều kiện cấp giấy phép.\n\nCông trình được miễn giấy phép vẫn phải gửi thông báo thời điểm khởi công kèm hồ sơ thiết kế cho cơ quan quản lý xây dựng tại địa phương trước khi khởi công."},
+		{"Thời hạn giải quyết được tính từ khi nào?",
+			"20 ngày làm việc kể từ ngày Sở Xây dựng nhận đủ hồ sơ hợp lệ. Nếu hồ sơ chưa đầy đủ, bộ phận tiếp nhận hướng dẫn một lần, bằng văn bản, tất cả nội dung cần bổ sung; thời gian bổ sung không tính vào thời hạn giải quyết."},
+		{"Có thể nộp hồ sơ trực tuyến không?",
+			"Có. Thủ tục được thực hiện trực tuyến một phần: khai đơn theo Mẫu số 01 và tải bản vẽ thiết kế, quyết định phê duyệt dự án, giấy tờ về đất đai lên Cổng dịch vụ công của tỉnh. Khi nhận giấy phép, chủ đầu tư xuất trình bản chính các giấy tờ đã nộp bản sao để đối chiếu."},
+		{"Giấy phép xây dựng có hiệu lực trong bao lâu?",
+			"Giấy phép hết hiệu lực nếu sau 12 tháng kể từ ngày cấp mà công trình chưa khởi công. Trước thời điểm đó, chủ đầu tư có thể đề nghị gia hạn (thủ tục 1.009976); mỗi giấy phép được gia hạn tối đa 2 lần, mỗi lần 12 tháng."},
+	},
+	"1.009974": {
+		{"Sửa chữa bên trong công trình có cần xin giấy phép không?",
+			"Không, nếu việc sửa chữa, cải tạo bên trong không làm thay đổi kết cấu chịu lực, không làm thay đổi công năng sử dụng và bảo đảm an toàn phòng cháy, chữa cháy, môi trường (Điều 89 Luật Xây dựng). Các trường hợp khác phải có giấy phép sửa chữa, cải tạo."},
+		{"Cần nộp những bản vẽ nào?",
+			"Bản vẽ hiện trạng của bộ phận, hạng mục công trình đề nghị sửa chữa, cải tạo (tỷ lệ 1/50 – 1/200), kèm ảnh chụp hiện trạng; và bản vẽ thiết kế phần sửa chữa, cải tạo. Các bản vẽ nộp dưới dạng điện tử (PDF) khi nộp trực tuyến."},
+		{"Thời hạn giải quyết là bao lâu?",
+			"20 ngày làm việc kể từ ngày nhận đủ hồ sơ hợp lệ. Mã hồ sơ in trên giấy tiếp nhận dùng để tra cứu tiến độ trên Cổng dịch vụ công."},
+	},
+	"1.009976": {
+		{"Khi nào cần gia hạn giấy phép xây dựng?",
+			"Khi đã hết 12 tháng kể từ ngày cấp giấy phép mà công trình chưa khởi công. Cần nộp đề nghị gia hạn trước khi giấy phép hết hiệu lực khởi công."},
+		{"Giấy phép được gia hạn mấy lần?",
+			"Tối đa 2 lần, mỗi lần 12 tháng. Sau đó nếu công trình vẫn chưa khởi công, chủ đầu tư phải đề nghị cấp giấy phép xây dựng mới."},
+		{"Có thể làm hoàn toàn trực tuyến không?",
+			"Có. Thủ tục được thực hiện trực tuyến toàn trình: nộp đơn theo Mẫu số 02 kèm bản điện tử của giấy phép đã cấp, nộp lệ phí 15.000 đồng trực tuyến và nhận kết quả điện tử. Thời hạn giải quyết 5 ngày làm việc."},
+	},
+	"1.000775": {
+		{"Nhà ở nông thôn có phải xin giấy phép xây dựng không?",
+			"Nhà ở riêng lẻ dưới 7 tầng ở nông thôn, thuộc khu vực chưa có quy hoạch đô thị, quy hoạch xây dựng khu chức năng hoặc quy hoạch chi tiết điểm dân cư nông thôn được phê duyệt, được miễn giấy phép. Nhà ở trong khu vực đã có quy hoạch được duyệt, khu bảo tồn hoặc khu di tích lịch sử – văn hóa thì phải xin giấy phép."},
+		{"Sau khi bỏ cấp huyện, tôi nộp hồ sơ ở đâu?",
+			"Từ ngày 01/07/2025, Ủy ban nhân dân xã, phường, đặc khu nơi có công trình cấp giấy phép xây dựng nhà ở riêng lẻ. Hồ sơ nộp trực tuyến trên Cổng dịch vụ công của tỉnh hoặc tại Trung tâm Phục vụ hành chính công của xã, phường."},
+		{"Tôi có được tự vẽ bản vẽ thiết kế không?",
+			"Có, nếu nhà có tổng diện tích sàn dưới 250 m², hoặc dưới 3 tầng, hoặc cao dưới 12 m: hộ gia đình được tự thiết kế nhưng tự chịu trách nhiệm về chất lượng thiết kế (Điều 79 Luật Xây dựng). Nhà lớn hơn phải do tổ chức, cá nhân có đủ năng lực hoạt động xây dựng thiết kế."},
+		{"Lệ phí cấp giấy phép là bao nhiêu?",
+			"75.000 đồng cho mỗi giấy phép, nộp khi tiếp nhận hồ sơ (trực tuyến hoặc tại quầy)."},
+	},
+	"1.000868": {
+		{"Sửa chữa nhà ở có cần xin giấy phép không?",
+			"Không cần nếu chỉ sửa chữa, cải tạo bên trong nhà mà không làm thay đổi kết cấu chịu lực, công năng sử dụng, hoặc sửa mặt ngoài không tiếp giáp đường phố có yêu cầu quản lý kiến trúc. Nâng tầng, thay đổi kết cấu chịu lực hoặc cải tạo mặt tiền trên tuyến phố có quy chế quản lý kiến trúc thì phải có giấy phép."},
+		{"Hồ sơ gồm những gì?",
+			"Đơn đề nghị theo Mẫu số 01, giấy tờ về quyền sở hữu nhà ở (bản sao) và ảnh chụp hiện trạng công trình. Nếu sửa chữa làm thay đổi kết cấu, kèm bản vẽ thiết kế phần sửa chữa, cải tạo."},
+		{"Bao lâu thì có giấy phép?",
+			"15 ngày làm việc kể từ ngày nhận đủ hồ sơ hợp lệ. Ủy ban nhân dân xã, phường gửi thông báo qua ứng dụng, tin nhắn hoặc thư điện tử khi có kết quả."},
+	},
+}
+
 func demoProcedures() []Procedure {
 	var out []Procedure
 	for _, d := range demoProcs {
@@ -665,10 +772,13 @@ func demoProcedures() []Procedure {
 		if d.form != "" {
 			p.FormSchema = json.RawMessage(demoForms[d.form])
 		}
+		p.FAQ = demoFAQ[d.code]
 		// Two procedures keep the version in force before the reform, so the
 		// demo shows history: a longer duration, and for one a different fee.
+		// The FAQ came with the current versions.
 		if d.code == "2.000488" || d.code == "1.000775" {
 			old := p
+			old.FAQ = nil
 			old.Version = 1
 			old.EffectiveFrom = demoPrev
 			old.Duration.Value += 5

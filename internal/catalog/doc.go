@@ -1,8 +1,10 @@
 // Package catalog owns congso's shared catalogs: administrative units (with
 // their history and the 2025 merger mappings), agencies and their units (one
-// tree, identified by agency e-IDs per Decision 20/2020 with alias history),
-// fields of procedures, and procedures with their versions (required documents,
-// fees, statutory duration, legal basis, form schema, process definition key).
+// tree, identified by agency e-IDs per Decision 20/2020 with alias history,
+// and their contact details for applicants), fields of procedures, and
+// procedures with their versions (required documents, fees, statutory
+// duration, legal basis, frequently asked questions, form schema, process
+// definition key).
 //
 // Files: catalog.go holds the domain types and rules (no SQL, no HTTP);
 // store.go the SQL for SQLite and PostgreSQL and the migrations; service.go the
@@ -28,6 +30,9 @@
 //     version of a code may be a draft.
 //   - Effective periods are half-open: a record applies from effective_from
 //     up to the day before effective_to (empty: still in force).
+//   - A procedure's FAQ is part of its version, like its documents and fees:
+//     frozen once published. An agency's contact details are not versioned:
+//     the procedure page shows the competent agency's current ones.
 //   - Every write goes through validation that names the field and gives a
 //     Vietnamese reason; an import either applies every row or none. Writes are
 //     serialised (PostgreSQL advisory lock; SQLite's single writer) so that
@@ -51,12 +56,20 @@
 //
 //	admin-units  code*, name*, level*, kind*, parent_code, effective_from*, effective_to, successors (codes separated by ";")
 //	fields       code*, name*
-//	agencies     eid*, name*, short_name, kind*, level*, parent_eid, admin_unit_code, effective_from*, effective_to, former_eids (";")
+//	agencies     eid*, name*, short_name, kind*, level*, parent_eid, admin_unit_code, effective_from*, effective_to, former_eids (";"),
+//	             address, phone, email, website, opening_hours (several lines allowed)
 //	procedures   code*, version, name*, field_code*, level*, competent_agency, implementing_agency, online_level*,
 //	             duration_value*, duration_unit*, effective_from*, effective_to, status*, process_key,
-//	             legal_basis (one per line in the cell), documents (JSON array), fees (JSON array), form_schema (JSON)
+//	             legal_basis (one per line in the cell), documents (JSON array), fees (JSON array), form_schema (JSON),
+//	             faq (JSON array of {"question", "answer"})
 //
-// (* the column must be present.) Records are matched by code (e-ID for
+// (* the column must be present.) The agencies' contact columns and the
+// procedures' faq came after the first layout: a file without them (an
+// older export) leaves the stored values alone, so re-importing it neither
+// erases contact details nor is refused as an edit of a published version;
+// a record without faq that adds a version takes the FAQ of the version it
+// follows. A column present but empty clears the value. The same holds for
+// the JSON members. Records are matched by code (e-ID for
 // agencies, code and version for procedures): new ones are created, others
 // updated. A procedure record without a version edits the latest draft or
 // adds the next version. An agency record whose e-ID is new but whose

@@ -74,9 +74,9 @@ type column struct {
 }
 
 // CSV layouts. Lists inside one cell: successors and former_eids are separated
-// by ";"; legal_basis has one entry per line; documents and fees are JSON
+// by ";"; legal_basis has one entry per line; documents, fees and faq are JSON
 // arrays (the same objects as in the JSON format); form_schema is the JSON
-// Schema text. Dates are YYYY-MM-DD (DD/MM/YYYY is accepted on import).
+// Schema text; opening_hours may span several lines. Dates are YYYY-MM-DD (DD/MM/YYYY is accepted on import).
 var csvColumns = map[Dataset][]column{
 	DatasetAdminUnits: {
 		{"code", true}, {"name", true}, {"level", true}, {"kind", true}, {"parent_code", false},
@@ -86,15 +86,25 @@ var csvColumns = map[Dataset][]column{
 	DatasetAgencies: {
 		{"eid", true}, {"name", true}, {"short_name", false}, {"kind", true}, {"level", true},
 		{"parent_eid", false}, {"admin_unit_code", false}, {"effective_from", true}, {"effective_to", false},
-		{"former_eids", false},
+		{"former_eids", false}, {"address", false}, {"phone", false}, {"email", false}, {"website", false},
+		{"opening_hours", false},
 	},
 	DatasetProcedures: {
 		{"code", true}, {"version", false}, {"name", true}, {"field_code", true}, {"level", true},
 		{"competent_agency", false}, {"implementing_agency", false}, {"online_level", true},
 		{"duration_value", true}, {"duration_unit", true}, {"effective_from", true}, {"effective_to", false},
 		{"status", true}, {"process_key", false}, {"legal_basis", false}, {"documents", false}, {"fees", false},
-		{"form_schema", false},
+		{"form_schema", false}, {"faq", false},
 	},
+}
+
+// keptIfAbsent lists the members added to a dataset's layout after its first
+// version. A file without one of them (an older export, a spreadsheet made
+// from one) leaves the stored value alone instead of erasing it; present and
+// empty, it erases it.
+var keptIfAbsent = map[Dataset][]string{
+	DatasetAgencies:   {"address", "phone", "email", "website", "opening_hours"},
+	DatasetProcedures: {"faq"},
 }
 
 // errRollback ends a dry run or a rejected import without writing.
@@ -168,13 +178,13 @@ func importDataset(ctx context.Context, tx *db.Tx, ds Dataset, f Format, data []
 	var err error
 	switch ds {
 	case DatasetAdminUnits:
-		res, err = applyAdminUnits(ctx, tx, convert(rows, f, adminUnitFromRow))
+		res, err = applyAdminUnits(ctx, tx, convert(rows, f, ds, adminUnitFromRow))
 	case DatasetFields:
-		res, err = applyFields(ctx, tx, convert(rows, f, fieldFromRow))
+		res, err = applyFields(ctx, tx, convert(rows, f, ds, fieldFromRow))
 	case DatasetAgencies:
-		res, err = applyAgencies(ctx, tx, convert(rows, f, agencyFromRow))
+		res, err = applyAgencies(ctx, tx, convert(rows, f, ds, agencyFromRow))
 	case DatasetProcedures:
-		res, _, err = applyProcedures(ctx, tx, convert(rows, f, procedureFromRow))
+		res, _, err = applyProcedures(ctx, tx, convert(rows, f, ds, procedureFromRow))
 	}
 	res.Errors = append(fileErrs, res.Errors...)
 	return res, len(rows), err
@@ -189,13 +199,29 @@ type row struct {
 	pre   []FieldError
 }
 
-func convert[T any](rows []row, f Format, from func(r row, f Format) (T, []FieldError)) []record[T] {
+func convert[T any](rows []row, f Format, ds Dataset, from func(r row, f Format) (T, []FieldError)) []record[T] {
 	out := make([]record[T], len(rows))
 	for i, r := range rows {
 		v, pre := from(r, f)
 		out[i] = record[T]{Line: r.line, V: v, Pre: append(r.pre, pre...)}
+		for _, name := range keptIfAbsent[ds] {
+			if !r.has(name) {
+				out[i].Keep = append(out[i].Keep, name)
+			}
+		}
 	}
 	return out
+}
+
+// has reports whether the record's file gives a value for name: a column of
+// the CSV header, or a member of the JSON object.
+func (r row) has(name string) bool {
+	if r.cells != nil {
+		_, ok := r.cells[name]
+		return ok
+	}
+	_, ok := r.obj[name]
+	return ok
 }
 
 // readCSV reads a CSV file with a header row. CRLF line ends, quoted fields
@@ -493,6 +519,8 @@ func agencyFromRow(r row, f Format) (Agency, []FieldError) {
 		Level: Level(rd.str("level")), ParentEID: rd.str("parent_eid"), AdminUnitCode: rd.str("admin_unit_code"),
 		EffectiveFrom: rd.date("effective_from"), EffectiveTo: rd.date("effective_to"),
 		FormerEIDs: rd.list("former_eids", ";"),
+		Address:    rd.str("address"), Phone: rd.str("phone"), Email: rd.str("email"), Website: rd.str("website"),
+		OpeningHours: rd.str("opening_hours"),
 	}
 	return a, rd.errs
 }
@@ -508,6 +536,7 @@ func procedureFromRow(r row, f Format) (Procedure, []FieldError) {
 	}
 	rd.decode("documents", &p.Documents, "mảng thành phần hồ sơ")
 	rd.decode("fees", &p.Fees, "mảng phí, lệ phí")
+	rd.decode("faq", &p.FAQ, "mảng câu hỏi thường gặp [{question, answer}]")
 	if f == FormatCSV {
 		p.Duration = Duration{Value: rd.int("duration_value"), Unit: DurationUnit(rd.str("duration_unit"))}
 		p.LegalBasis = rd.list("legal_basis", "\n")
@@ -566,7 +595,8 @@ func (s *Service) Export(ctx context.Context, ds Dataset, f Format, w io.Writer)
 		items = nonNil(list)
 		for _, a := range list {
 			rows = append(rows, []string{a.EID, a.Name, a.ShortName, string(a.Kind), string(a.Level), a.ParentEID,
-				a.AdminUnitCode, a.EffectiveFrom.String(), a.EffectiveTo.String(), strings.Join(a.FormerEIDs, ";")})
+				a.AdminUnitCode, a.EffectiveFrom.String(), a.EffectiveTo.String(), strings.Join(a.FormerEIDs, ";"),
+				a.Address, a.Phone, a.Email, a.Website, a.OpeningHours})
 		}
 	case DatasetProcedures:
 		list, err := allProcedures(ctx, q)
@@ -577,10 +607,14 @@ func (s *Service) Export(ctx context.Context, ds Dataset, f Format, w io.Writer)
 		for _, p := range list {
 			docs, _ := json.Marshal(p.Documents)
 			fees, _ := json.Marshal(p.Fees)
+			var faq []byte
+			if len(p.FAQ) > 0 {
+				faq, _ = json.Marshal(p.FAQ)
+			}
 			rows = append(rows, []string{p.Code, strconv.Itoa(p.Version), p.Name, p.FieldCode, string(p.Level),
 				p.CompetentAgency, p.ImplementingAgency, string(p.OnlineLevel), strconv.Itoa(p.Duration.Value),
 				string(p.Duration.Unit), p.EffectiveFrom.String(), p.EffectiveTo.String(), string(p.Status),
-				p.ProcessKey, strings.Join(p.LegalBasis, "\n"), string(docs), string(fees), string(p.FormSchema)})
+				p.ProcessKey, strings.Join(p.LegalBasis, "\n"), string(docs), string(fees), string(p.FormSchema), string(faq)})
 		}
 	default:
 		return fmt.Errorf("export: unknown kind %q: %w", ds, ErrInvalid)

@@ -274,6 +274,9 @@ type record[T any] struct {
 	Line int
 	V    T
 	Pre  []FieldError // problems found while reading the record (bad date, bad number)
+	// Keep names members the record's file did not have (see keptIfAbsent):
+	// an existing record keeps their stored values.
+	Keep []string
 }
 
 // check reports the record's reading problems and the problems validation
@@ -578,6 +581,25 @@ func sameAgency(a, b Agency) bool {
 	return reflect.DeepEqual(a, b)
 }
 
+// keepAgencyContact copies into a the stored contact details that its
+// record left out.
+func keepAgencyContact(a *Agency, old Agency, keep []string) {
+	for _, k := range keep {
+		switch k {
+		case "address":
+			a.Address = old.Address
+		case "phone":
+			a.Phone = old.Phone
+		case "email":
+			a.Email = old.Email
+		case "website":
+			a.Website = old.Website
+		case "opening_hours":
+			a.OpeningHours = old.OpeningHours
+		}
+	}
+}
+
 func applyAgencies(ctx context.Context, tx *db.Tx, recs []record[Agency]) (batchResult, error) {
 	var res batchResult
 	if err := lockCatalog(ctx, tx); err != nil {
@@ -659,6 +681,9 @@ func applyAgencies(ctx context.Context, tx *db.Tx, recs []record[Agency]) (batch
 			}
 			slices.Sort(former)
 			a.FormerEIDs = former
+		}
+		if n.old != nil {
+			keepAgencyContact(&a, *n.old, r.Keep)
 		}
 		n.a, n.line, n.batch = a, r.Line, true
 		byEID[a.EID] = n
@@ -890,6 +915,15 @@ func applyProcedures(ctx context.Context, tx *db.Tx, recs []record[Procedure]) (
 			p.Version = latest + 1
 			if old, ok := vs[latest]; ok && old.Status == StatusDraft {
 				p.Version = latest
+			}
+		}
+		if slices.Contains(r.Keep, "faq") {
+			// Left out of the file: the version's own FAQ, or for a new
+			// version the FAQ of the one it follows.
+			if old, ok := vs[p.Version]; ok {
+				p.FAQ = old.FAQ
+			} else if prev, ok := vs[latest]; ok {
+				p.FAQ = prev.FAQ
 			}
 		}
 		if fromBatch[p.Code][p.Version] {

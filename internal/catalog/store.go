@@ -119,6 +119,18 @@ CREATE TABLE catalog_revisions (
 INSERT INTO catalog_revisions (name, rev) VALUES ('catalog', 1);
 `
 
+// schemaV2 adds the agencies' contact details and the procedures' FAQ (a
+// JSON array of {question, answer}, part of the versioned document like the
+// documents and fees).
+const schemaV2 = `
+ALTER TABLE catalog_agencies ADD COLUMN address TEXT NOT NULL DEFAULT '';
+ALTER TABLE catalog_agencies ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE catalog_agencies ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE catalog_agencies ADD COLUMN website TEXT NOT NULL DEFAULT '';
+ALTER TABLE catalog_agencies ADD COLUMN opening_hours TEXT NOT NULL DEFAULT '';
+ALTER TABLE catalog_procedure_versions ADD COLUMN faq {{json}} NOT NULL DEFAULT '[]';
+`
+
 // Migrations returns the schema of module "catalog", to register with
 // db.Migrate.
 func Migrations() []db.Migration {
@@ -135,6 +147,11 @@ func Migrations() []db.Migration {
 			}
 			return nil
 		},
+	}, {
+		Module:  "catalog",
+		Version: 2,
+		Name:    "agency contact details, procedure FAQ",
+		Up:      schemaV2,
 	}}
 }
 
@@ -357,7 +374,7 @@ func putSuccessors(ctx context.Context, q db.Querier, code string, succ []string
 
 func agencySelect(d db.Dialect) string {
 	return `SELECT a.id, a.eid, a.name, a.short_name, a.kind, a.level, p.eid, a.admin_unit_code,
-	a.effective_from, a.effective_to,
+	a.effective_from, a.effective_to, a.address, a.phone, a.email, a.website, a.opening_hours,
 	(SELECT ` + listAgg(d, "e.eid") + ` FROM catalog_agency_eids e WHERE e.agency_id = a.id AND e.eid <> a.eid)
 FROM catalog_agencies a LEFT JOIN catalog_agencies p ON p.id = a.parent_id `
 }
@@ -374,7 +391,8 @@ func scanAgencies(rows *sql.Rows) ([]storedAgency, error) {
 	for rows.Next() {
 		var a storedAgency
 		var parent, unit, from, to, former sql.NullString
-		if err := rows.Scan(&a.ID, &a.EID, &a.Name, &a.ShortName, &a.Kind, &a.Level, &parent, &unit, &from, &to, &former); err != nil {
+		if err := rows.Scan(&a.ID, &a.EID, &a.Name, &a.ShortName, &a.Kind, &a.Level, &parent, &unit, &from, &to,
+			&a.Address, &a.Phone, &a.Email, &a.Website, &a.OpeningHours, &former); err != nil {
 			return nil, err
 		}
 		a.ParentEID, a.AdminUnitCode = parent.String, unit.String
@@ -487,19 +505,23 @@ func putAgency(ctx context.Context, q db.Querier, id int64, a Agency, parentID i
 	text := searchText(a.EID, a.ShortName, a.Name)
 	if id == 0 {
 		err := q.QueryRowContext(ctx, `INSERT INTO catalog_agencies
-		(eid, name, short_name, kind, level, parent_id, admin_unit_code, effective_from, effective_to, search_text)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		(eid, name, short_name, kind, level, parent_id, admin_unit_code, effective_from, effective_to, search_text,
+		 address, phone, email, website, opening_hours)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
 			a.EID, a.Name, a.ShortName, string(a.Kind), string(a.Level), parent, unit,
-			a.EffectiveFrom.String(), dateArg(a.EffectiveTo), text).Scan(&id)
+			a.EffectiveFrom.String(), dateArg(a.EffectiveTo), text,
+			a.Address, a.Phone, a.Email, a.Website, a.OpeningHours).Scan(&id)
 		if err != nil {
 			return 0, fmt.Errorf("insert agency %s: %w", a.EID, err)
 		}
 	} else {
 		_, err := q.ExecContext(ctx, `UPDATE catalog_agencies SET eid = $2, name = $3, short_name = $4, kind = $5,
-		level = $6, parent_id = $7, admin_unit_code = $8, effective_from = $9, effective_to = $10, search_text = $11
+		level = $6, parent_id = $7, admin_unit_code = $8, effective_from = $9, effective_to = $10, search_text = $11,
+		address = $12, phone = $13, email = $14, website = $15, opening_hours = $16
 		WHERE id = $1`,
 			id, a.EID, a.Name, a.ShortName, string(a.Kind), string(a.Level), parent, unit,
-			a.EffectiveFrom.String(), dateArg(a.EffectiveTo), text)
+			a.EffectiveFrom.String(), dateArg(a.EffectiveTo), text,
+			a.Address, a.Phone, a.Email, a.Website, a.OpeningHours)
 		if err != nil {
 			return 0, fmt.Errorf("update agency %s: %w", a.EID, err)
 		}
@@ -557,7 +579,7 @@ func putField(ctx context.Context, q db.Querier, f Field) error {
 
 const procedureColumns = `p.code, p.version, p.name, p.field_code, p.level, ca.eid, ia.eid, p.online_level,
 	p.documents, p.fees, p.duration_value, p.duration_unit, p.legal_basis, p.form_schema, p.process_key,
-	p.effective_from, p.effective_to, p.status
+	p.effective_from, p.effective_to, p.status, p.faq
 FROM catalog_procedure_versions p
 LEFT JOIN catalog_agencies ca ON ca.id = p.competent_agency_id
 LEFT JOIN catalog_agencies ia ON ia.id = p.implementing_agency_id `
@@ -568,10 +590,10 @@ func scanProcedures(rows *sql.Rows) ([]Procedure, error) {
 	for rows.Next() {
 		var p Procedure
 		var comp, impl, from, to sql.NullString
-		var docs, fees, legal, schema string
+		var docs, fees, legal, schema, faq string
 		if err := rows.Scan(&p.Code, &p.Version, &p.Name, &p.FieldCode, &p.Level, &comp, &impl, &p.OnlineLevel,
 			&docs, &fees, &p.Duration.Value, &p.Duration.Unit, &legal, &schema, &p.ProcessKey,
-			&from, &to, &p.Status); err != nil {
+			&from, &to, &p.Status, &faq); err != nil {
 			return nil, err
 		}
 		p.CompetentAgency, p.ImplementingAgency = comp.String, impl.String
@@ -583,6 +605,12 @@ func scanProcedures(rows *sql.Rows) ([]Procedure, error) {
 		}
 		if err := json.Unmarshal([]byte(legal), &p.LegalBasis); err != nil {
 			return nil, fmt.Errorf("procedure %s legal basis: %w", p.Code, err)
+		}
+		if err := json.Unmarshal([]byte(faq), &p.FAQ); err != nil {
+			return nil, fmt.Errorf("procedure %s FAQ: %w", p.Code, err)
+		}
+		if len(p.FAQ) == 0 {
+			p.FAQ = nil
 		}
 		if schema != "" {
 			p.FormSchema = json.RawMessage(schema)
@@ -663,6 +691,12 @@ func putProcedure(ctx context.Context, q db.Querier, p Procedure, competentID, i
 	if err != nil {
 		return err
 	}
+	faq := []byte("[]")
+	if len(p.FAQ) > 0 {
+		if faq, err = json.Marshal(p.FAQ); err != nil {
+			return err
+		}
+	}
 	var comp, impl any
 	if competentID != 0 {
 		comp = competentID
@@ -673,18 +707,18 @@ func putProcedure(ctx context.Context, q db.Querier, p Procedure, competentID, i
 	_, err = q.ExecContext(ctx, `INSERT INTO catalog_procedure_versions
 	(code, version, name, field_code, level, competent_agency_id, implementing_agency_id, online_level,
 	 documents, fees, duration_value, duration_unit, legal_basis, form_schema, process_key,
-	 effective_from, effective_to, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+	 effective_from, effective_to, status, faq)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 	ON CONFLICT (code, version) DO UPDATE SET name = excluded.name,
 	field_code = excluded.field_code, level = excluded.level, competent_agency_id = excluded.competent_agency_id,
 	implementing_agency_id = excluded.implementing_agency_id, online_level = excluded.online_level,
 	documents = excluded.documents, fees = excluded.fees, duration_value = excluded.duration_value,
 	duration_unit = excluded.duration_unit, legal_basis = excluded.legal_basis, form_schema = excluded.form_schema,
 	process_key = excluded.process_key, effective_from = excluded.effective_from,
-	effective_to = excluded.effective_to, status = excluded.status`,
+	effective_to = excluded.effective_to, status = excluded.status, faq = excluded.faq`,
 		p.Code, p.Version, p.Name, p.FieldCode, string(p.Level), comp, impl, string(p.OnlineLevel),
 		string(docs), string(fees), p.Duration.Value, string(p.Duration.Unit), string(legal), string(p.FormSchema),
-		p.ProcessKey, p.EffectiveFrom.String(), dateArg(p.EffectiveTo), string(p.Status))
+		p.ProcessKey, p.EffectiveFrom.String(), dateArg(p.EffectiveTo), string(p.Status), string(faq))
 	if err != nil {
 		return fmt.Errorf("save procedure %s version %d: %w", p.Code, p.Version, err)
 	}

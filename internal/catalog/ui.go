@@ -80,6 +80,13 @@ func NewPages(h *Handlers, shell *web.Shell, errorPage func(http.ResponseWriter,
 		"hasPrefix": strings.HasPrefix,
 		"docRow":    func(v web.View, i int) formRow { return newFormRow(v, "documents", i) },
 		"feeRow":    func(v web.View, i int) formRow { return newFormRow(v, "fees", i) },
+		"faqRow":    func(v web.View, i int) formRow { return newFormRow(v, "faq", i) },
+		// lines splits a multi-line text (an answer, opening hours) for
+		// display, one element per line.
+		"lines": func(s string) []string { return strings.Split(s, "\n") },
+		// paras splits a plain-text answer into paragraphs (separated by
+		// blank lines), each a list of lines.
+		"paras": paragraphs,
 		"seq": func(n int) []int {
 			s := make([]int, n)
 			for i := range s {
@@ -343,6 +350,27 @@ func formFields(raw json.RawMessage) []schemaField {
 	return out
 }
 
+// paragraphs splits plain text into paragraphs at blank lines, each
+// paragraph into its lines.
+func paragraphs(s string) [][]string {
+	var out [][]string
+	var cur []string
+	for _, l := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(l) == "" {
+			if cur != nil {
+				out = append(out, cur)
+				cur = nil
+			}
+			continue
+		}
+		cur = append(cur, l)
+	}
+	if cur != nil {
+		out = append(out, cur)
+	}
+	return out
+}
+
 type detailView struct {
 	P            Procedure
 	FieldName    string
@@ -357,6 +385,9 @@ type detailView struct {
 	// InForce is true when the version shown applies today (only such a
 	// version may be applied for).
 	InForce bool
+	// Contact is the competent agency when its contact details are known;
+	// nil otherwise (and for commune procedures of every commune).
+	Contact *Agency
 }
 
 func (p *Pages) detail(w http.ResponseWriter, r *http.Request) {
@@ -384,6 +415,11 @@ func (p *Pages) detail(w http.ResponseWriter, r *http.Request) {
 	v := detailView{P: proc, FormFields: formFields(proc.FormSchema), Editor: p.h.can(ctx, ActionEdit, proc.CompetentAgency)}
 	v.FieldName, v.Competent, v.Implementing = p.h.svc.Describe(ctx, proc)
 	v.InForce = proc.Status.Published() && proc.InForce(p.h.svc.Today())
+	if proc.CompetentAgency != "" {
+		if a, err := p.h.svc.Agency(ctx, proc.CompetentAgency); err == nil && a.HasContact() {
+			v.Contact = &a
+		}
+	}
 	if p.ApplyURL != nil && v.InForce && proc.OnlineLevel != OnlineNone && proc.OnlineLevel != "" {
 		v.ApplyURL = p.ApplyURL(proc.Code)
 	}
@@ -425,6 +461,7 @@ type editView struct {
 	Schema   string
 	DocRows  int
 	FeeRows  int
+	FAQRows  int
 	Errors   map[string]string
 	Summary  []FieldError
 	Versions []Procedure
@@ -433,12 +470,14 @@ type editView struct {
 // Err returns the message for a field, or "".
 func (v editView) Err(field string) string { return v.Errors[field] }
 
-// formRow is one row of the documents or fees table of the edit form.
+// formRow is one row of the documents or fees table, or one question of
+// the FAQ, of the edit form.
 type formRow struct {
 	V      web.View
 	I, N   int // index and 1-based number
 	D      Document
 	F      Fee
+	Q      FAQItem
 	prefix string
 	errs   map[string]string
 }
@@ -451,6 +490,9 @@ func newFormRow(v web.View, list string, i int) formRow {
 	}
 	if list == "fees" && i < len(ev.P.Fees) {
 		r.F = ev.P.Fees[i]
+	}
+	if list == "faq" && i < len(ev.P.FAQ) {
+		r.Q = ev.P.FAQ[i]
 	}
 	return r
 }
@@ -474,6 +516,8 @@ func (p *Pages) renderEdit(w http.ResponseWriter, r *http.Request, status int, v
 	}
 	v.DocRows = len(v.P.Documents) + 3
 	v.FeeRows = len(v.P.Fees) + 2
+	// Blank rows to add questions; more appear after each save.
+	v.FAQRows = len(v.P.FAQ) + max(3-len(v.P.FAQ), 2)
 	if v.Legal == "" {
 		v.Legal = strings.Join(v.P.LegalBasis, "\n")
 	}
@@ -571,6 +615,19 @@ func procedureFromForm(r *http.Request) (Procedure, []FieldError) {
 		}
 		pr.Fees = append(pr.Fees, Fee{Name: f.Get(prefix + "name"), Amount: int64(num(prefix + "amount")), PaidAt: FeeStage(f.Get(prefix + "paid_at"))})
 	}
+	for i := 0; i < 2*MaxFAQItems; i++ {
+		prefix := fmt.Sprintf("faq[%d].", i)
+		_, hasQ := f[prefix+"question"]
+		_, hasA := f[prefix+"answer"]
+		if !hasQ && !hasA {
+			break
+		}
+		q := FAQItem{Question: f.Get(prefix + "question"), Answer: f.Get(prefix + "answer")}
+		if strings.TrimSpace(q.Question) == "" && strings.TrimSpace(q.Answer) == "" {
+			continue // a blank row of the form
+		}
+		pr.FAQ = append(pr.FAQ, q)
+	}
 	if f.Get("publish") == "1" {
 		pr.Status = StatusActive
 	}
@@ -613,7 +670,7 @@ func (p *Pages) save(w http.ResponseWriter, r *http.Request) {
 			all = append(all, ve.Errors...)
 		}
 		for _, e := range all {
-			e.Message = fieldMessage(lang, e.Code, e.Message)
+			e.Message = fieldMessageOf(lang, e.Field, e.Code, e.Message)
 			if _, seen := v.Errors[e.Field]; !seen {
 				v.Errors[e.Field] = e.Message
 			}

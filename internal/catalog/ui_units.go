@@ -74,7 +74,7 @@ func collectErrors(lang i18n.Lang, labels map[string]string, remap func(string) 
 		if remap != nil {
 			name = remap(name)
 		}
-		msg := fieldMessage(lang, e.Code, e.Message)
+		msg := fieldMessageOf(lang, e.Field, e.Code, e.Message)
 		switch old, seen := fe.Errors[name]; {
 		case !seen:
 			fe.Errors[name] = msg
@@ -466,6 +466,8 @@ var agencyLabels = map[string]string{
 	"kind": "catalog.ui.agency.kind", "level": "catalog.ui.agency.level", "parent_eid": "catalog.ui.agency.parent",
 	"admin_unit_code": "catalog.ui.agency.admin_unit", "effective_from": "catalog.ui.effective_from",
 	"effective_to": "catalog.ui.agency.effective_to", "new_eid": "catalog.ui.agency.new_eid",
+	"address": "catalog.ui.contact.address", "phone": "catalog.ui.contact.phone", "email": "catalog.ui.contact.email",
+	"website": "catalog.ui.contact.website", "opening_hours": "catalog.ui.contact.opening_hours",
 }
 
 // agencyLevels are the levels an agency may have.
@@ -669,7 +671,9 @@ func agencyFromForm(f url.Values) (Agency, []FieldError) {
 	var bad []FieldError
 	a := Agency{EID: upperCode(f.Get("eid")), Name: f.Get("name"), ShortName: f.Get("short_name"), Kind: AgencyKind(f.Get("kind")),
 		Level: Level(f.Get("level")), ParentEID: upperCode(f.Get("parent_eid")), AdminUnitCode: upperCode(f.Get("admin_unit_code")),
-		EffectiveFrom: formDate(f, "effective_from", &bad), EffectiveTo: formDate(f, "effective_to", &bad)}
+		EffectiveFrom: formDate(f, "effective_from", &bad), EffectiveTo: formDate(f, "effective_to", &bad),
+		Address: f.Get("address"), Phone: f.Get("phone"), Email: f.Get("email"), Website: f.Get("website"),
+		OpeningHours: f.Get("opening_hours")}
 	return a, bad
 }
 
