@@ -276,7 +276,7 @@ func TestAccessibilityAudit(t *testing.T) {
 			for _, p := range []string{"/", "/admin/people", "/admin/people/new", "/admin/catalog",
 				"/admin/catalog/procedures/new", "/admin/catalog/import", "/admin/catalog/units", "/admin/catalog/units/D99001",
 				"/admin/catalog/agencies", "/admin/catalog/agencies/000.00.07.H99", "/admin/catalog/fields",
-				"/admin/calendar", "/calendar", "/account/password"} {
+				"/admin/calendar", "/calendar", "/account/password", "/admin/clients", "/admin/security"} {
 				open(ctx, t, s.URL, p, 200, lang)
 				audit(ctx, t, axeJS, p+" (admin)")
 			}
@@ -309,6 +309,76 @@ func TestAccessibilityAudit(t *testing.T) {
 				t.Fatalf("empty new procedure: %v", err)
 			}
 			audit(ctx, t, axeJS, "/admin/catalog/procedures/new (errors)")
+		})
+
+		// The citizens' portal (PORTAL.md): public pages, then the applicant's.
+		t.Run("portal/public/"+lang, func(t *testing.T) {
+			ctx := phoneBrowser(t)
+			if lang != "vi" {
+				open(ctx, t, s.URL, "/lang?to="+lang+"&next=/", 200, lang)
+			}
+			for _, p := range []string{"/lookup", "/statistics", "/help", "/procedures/" + permitCode} {
+				open(ctx, t, s.URL, p, 200, lang)
+				audit(ctx, t, axeJS, p)
+			}
+			// The lookup's error states: empty fields, then an unknown code.
+			if err := chromedp.Do(ctx,
+				chromedp.Navigate(s.URL+"/lookup"),
+				chromedp.WaitVisible(`#lookup`),
+				chromedp.Click(`#lookup`),
+				chromedp.WaitVisible(`#code-err`),
+			); err != nil {
+				t.Fatalf("empty lookup: %v", err)
+			}
+			checkLang(ctx, t, "/lookup (empty)", lang)
+			audit(ctx, t, axeJS, "/lookup (empty)")
+			open(ctx, t, s.URL, "/lookup?code=000.00.13.H99-260101-9999&phone4=1234", 404, lang)
+			audit(ctx, t, axeJS, "/lookup (not found)")
+		})
+
+		t.Run("portal/citizen/"+lang, func(t *testing.T) {
+			ctx := phoneBrowser(t)
+			if lang != "vi" {
+				open(ctx, t, s.URL, "/lang?to="+lang+"&next=/", 200, lang)
+			}
+			if err := chromedp.Do(ctx,
+				chromedp.Navigate(s.URL+"/login"),
+				chromedp.SendKeys(`#username`, "congdan"),
+				chromedp.SendKeys(`#password`, demoPassword),
+				chromedp.Submit(`#password`),
+				chromedp.WaitVisible(`.who`),
+			); err != nil {
+				t.Fatalf("sign in congdan: %v", err)
+			}
+			for _, p := range []string{"/apply/" + permitCode, "/my/dossiers", "/my/drafts", "/account/documents", "/account/documents/new",
+				"/account/notifications", "/account/notifications/settings", "/account/security", "/account/sessions"} {
+				open(ctx, t, s.URL, p, 200, lang)
+				audit(ctx, t, axeJS, p+" (congdan)")
+			}
+			// The application form with every problem listed (nothing
+			// attached), which also saves a draft for the drafts page.
+			if err := chromedp.Do(ctx,
+				chromedp.Navigate(s.URL+"/apply/"+permitCode),
+				chromedp.WaitVisible(`#review`),
+				chromedp.Click(`#review`),
+				chromedp.WaitVisible(`#error-summary`),
+			); err != nil {
+				t.Fatalf("review an empty application: %v", err)
+			}
+			checkLang(ctx, t, "/apply (errors)", lang)
+			audit(ctx, t, axeJS, "/apply/"+permitCode+" (errors)")
+			open(ctx, t, s.URL, "/my/drafts", 200, lang)
+			audit(ctx, t, axeJS, "/my/drafts (one draft)")
+			// The data store's upload form with its errors (nothing filled).
+			if err := chromedp.Do(ctx,
+				chromedp.Navigate(s.URL+"/account/documents/new"),
+				chromedp.WaitVisible(`#title`),
+				chromedp.Click(`form[action="/account/documents"] button[type="submit"]`),
+				chromedp.WaitVisible(`.error-summary`),
+			); err != nil {
+				t.Fatalf("empty upload: %v", err)
+			}
+			audit(ctx, t, axeJS, "/account/documents/new (errors)")
 		})
 
 		// The officials' workspace: the counter officer's and a leader's pages.

@@ -131,8 +131,16 @@ collect:
 	return s
 }
 
-// browser returns a chromedp context for a fresh headless Chromium.
+// browser returns a chromedp context for a fresh headless Chromium that
+// lives at most 90 s.
 func browser(t *testing.T) context.Context {
+	t.Helper()
+	return browserFor(t, 90*time.Second)
+}
+
+// browserFor is browser with a longer life, for a session that spans a
+// whole journey (each step still has its own deadline).
+func browserFor(t *testing.T, life time.Duration) context.Context {
 	t.Helper()
 	if os.Getenv("CONGSO_BROWSER_TESTS") == "" {
 		t.Skip("CONGSO_BROWSER_TESTS not set (scripts/test sets it)")
@@ -162,7 +170,7 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, life)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	// A common cheap-phone viewport (headless windows cannot be narrower than
 	// 500px, so emulate it).

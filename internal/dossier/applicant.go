@@ -113,7 +113,7 @@ func applicantActor(owner string) workflow.Actor {
 // (the reason of a refusal, a supplement request, an extension...): the
 // applicant's timeline shows those comments and no others.
 var noticeActions = map[string]bool{"request_supplement": true, "refuse": true, "extend": true, "stop": true,
-	"withdraw": true, "draft_refusal": false}
+	"withdraw": true, "request_payment": true}
 
 // GetMine returns the owner's dossier as the applicant sees it: the same
 // as Get, except that the timeline names no official, carries no internal

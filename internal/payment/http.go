@@ -78,7 +78,6 @@ func (h *Handlers) Routes(mux *http.ServeMux) {
 
 type pageData struct {
 	Title    string
-	Refresh  int
 	Code     string
 	Token    string
 	CSRF     string
@@ -92,6 +91,12 @@ type pageData struct {
 
 func (h *Handlers) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	d.CSRF = httpx.CSRFToken(r)
+	if name == "dossier" {
+		// Its "Thanh toán trực tuyến" forms end in a redirect to the payment
+		// platform (another origin), which form-action 'self' would block:
+		// browsers check form-action on the redirects after a form post.
+		identity.RelaxFormAction(w)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer") // the token is in the URL
@@ -194,7 +199,10 @@ func (h *Handlers) returnPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := pageData{Title: "Kết quả thanh toán", Payment: p, Token: tok, Code: p.DossierCode}
 	if p.Status == StatusPending {
-		d.Title, d.Refresh = "Đang xác nhận thanh toán", 5
+		// No automatic refresh (a page that reloads itself every few
+		// seconds moves a screen reader back to the top, WCAG 2.2.1): the
+		// payer checks again with the link.
+		d.Title = "Đang xác nhận thanh toán"
 	}
 	h.render(w, r, http.StatusOK, "status", d)
 }

@@ -237,7 +237,8 @@ func TestCallbackNeverArrivesQueryFixes(t *testing.T) {
 		e.fake.SetMode(payplatform.Mode{Delay: true})
 		c := e.browser()
 		back := e.press(c, e.startPayment(c, 1), "pay")
-		if !strings.Contains(back.body, "Đang xác nhận thanh toán") || !strings.Contains(back.body, `http-equiv="refresh"`) {
+		if !strings.Contains(back.body, "Đang xác nhận thanh toán") || !strings.Contains(back.body, `id="payment-recheck"`) ||
+			strings.Contains(back.body, `http-equiv="refresh"`) {
 			t.Fatalf("return page before the callback:\n%s", back.body)
 		}
 		// Too early: the job leaves young payments alone.
@@ -400,6 +401,24 @@ func TestReconciliation(t *testing.T) {
 		}
 		if len(rep.Mismatches) != 4 || rep.Matched != 2 {
 			t.Fatalf("after sync: %+v", rep)
+		}
+	})
+}
+
+// The fee page's pay forms end in a redirect to the platform, another
+// origin, and browsers check form-action on the redirects after a form
+// post: its policy leaves form-action out and keeps the other directives.
+func TestFeePagePolicyAllowsRedirectToPlatform(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, nil)
+		resp, err := e.browser().Get(e.svc.Link(code))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		csp := resp.Header.Get("Content-Security-Policy")
+		if resp.StatusCode != http.StatusOK || strings.Contains(csp, "form-action") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Fatalf("fee page: %d, Content-Security-Policy %q", resp.StatusCode, csp)
 		}
 	})
 }

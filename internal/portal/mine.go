@@ -92,6 +92,16 @@ type feeView struct {
 	PayURL string
 }
 
+// offersPayment tells whether the page shows a payment form.
+func (v *dossierView) offersPayment() bool {
+	for _, f := range v.Fees {
+		if f.PayURL != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // Err returns the message for an input, or "".
 func (v dossierView) Err(name string) string { return v.Errors[name] }
 

@@ -280,6 +280,13 @@ func defectText(lang i18n.Lang, d dossier.Defect) string {
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, page string, status int, data any) {
+	if v, ok := data.(*dossierView); ok && v.offersPayment() {
+		// The fee's "Thanh toán" form posts to the payment module, which
+		// redirects to the national payment platform on another origin;
+		// browsers apply the policy's form-action to every redirect after a
+		// form post, so the site's form-action 'self' would block it.
+		identity.RelaxFormAction(w)
+	}
 	p.cfg.Shell.Render(w, r, p.pages[page], status, data)
 }
 

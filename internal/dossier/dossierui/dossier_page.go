@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/platform/calendar"
@@ -37,9 +38,33 @@ type actionForm struct {
 	Supplement bool // supplement request: defects, one per line
 	Fork       bool // consultation: the agencies, one e-ID per line
 	Assignees  []option
+	// Receive is the reception of a recorded (online) dossier: the officer
+	// picks the division of the competent agency it goes to.
+	Receive   bool
+	Divisions []option
 	// Values and errors of a post that failed, shown again.
 	Values map[string]string
 	Errors map[string]string
+}
+
+// divisions are the units of the dossier's competent agency (the receiving
+// desk's agency for commune procedures) a received dossier may go to.
+func (p *Pages) divisions(r *http.Request, d *dossier.Dossier) []option {
+	ctx := r.Context()
+	competent := d.CompetentAgency
+	if competent == "" {
+		competent = p.agencyOf(r, d.ReceivingUnit)
+	}
+	list, err := p.cat.Agencies(ctx, catalog.AgencyQuery{ParentEID: competent, Kind: catalog.KindUnit})
+	if err != nil {
+		p.shell.Log.WarnContext(ctx, "list divisions", "agency", competent, "err", err)
+		return nil
+	}
+	var out []option
+	for _, a := range list {
+		out = append(out, option{Value: a.EID, Label: a.Name})
+	}
+	return out
 }
 
 // Err returns the message for a field of the form, or "".
@@ -240,6 +265,10 @@ func (p *Pages) dossierView(r *http.Request, code string, pr *identity.Principal
 		if f.Assign && p.People != nil {
 			f.Assignees = p.assignees(r, d)
 		}
+		if a.Key == "receive" && a.Branch == "" {
+			f.Receive = true
+			f.Divisions = p.divisions(r, d)
+		}
 		v.Actions = append(v.Actions, f)
 	}
 	if !d.Ended() {
@@ -351,7 +380,7 @@ func (p *Pages) act(w http.ResponseWriter, r *http.Request) {
 		Signature: strings.TrimSpace(f.Get("signature")), IdempotencyKey: f.Get("idem")}
 	in.ExpectedVersion, _ = strconv.ParseInt(f.Get("expected_version"), 10, 64)
 	values := map[string]string{}
-	for _, k := range []string{"comment", "assignee", "signature", "new_due", "defects", "branches"} {
+	for _, k := range []string{"comment", "assignee", "signature", "new_due", "defects", "branches", "division"} {
 		values[k] = f.Get(k)
 	}
 	formErrs := map[string]string{}
@@ -393,6 +422,11 @@ func (p *Pages) act(w http.ResponseWriter, r *http.Request) {
 			}
 			_, err = p.svc.RequestSupplement(ctx, dossier.SupplementRequestInput{DossierCode: code, Reason: in.Comment, Defects: defects,
 				ExpectedVersion: in.ExpectedVersion, Actor: pr, IdempotencyKey: in.IdempotencyKey})
+		} else if in.Action == "receive" && in.Branch == "" {
+			// Reception of a recorded dossier: the completeness check, the
+			// division it goes to, the appointment date (§3 step 2).
+			_, err = p.svc.Receive(ctx, dossier.ReceiveInput{DossierCode: code, Comment: in.Comment, Actor: pr,
+				IdempotencyKey: in.IdempotencyKey, Placement: dossier.Placement{DivisionUnit: strings.TrimSpace(f.Get("division"))}})
 		} else {
 			_, err = p.svc.Act(ctx, in)
 		}
@@ -419,6 +453,8 @@ func (p *Pages) act(w http.ResponseWriter, r *http.Request) {
 				field = "branches"
 			} else if field == "reason" {
 				field = "comment" // the reason of a supplement request is the comment box
+			} else if field == "division_unit" {
+				field = "division"
 			}
 			if _, seen := formErrs[field]; !seen {
 				formErrs[field] = defectText(lang, d)

@@ -1,13 +1,16 @@
 package dossierui_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/dossier/dossierui"
 	"github.com/congso/congso/internal/dossier/stats"
@@ -124,6 +127,47 @@ func TestRelatedSections(t *testing.T) {
 		}
 		if strings.Contains(res.body, `id="payments"`) {
 			t.Fatalf("an empty section is shown")
+		}
+	})
+}
+
+// An online dossier is received from its page: the officer picks the
+// division of the competent agency it goes to; without one the form says so.
+func TestReceiveOnlineDossierFromItsPage(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		var comps []dossier.ComponentInput
+		for n := 1; n <= 4; n++ {
+			f, err := e.svc.PutFile(e.ctx, "giay-to.pdf", bytes.NewReader(smallPDF("giay to")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			comps = append(comps, dossier.ComponentInput{N: n, Provided: catalog.FormElectronic,
+				Files: []dossier.FileRef{{Name: f.Name, Hash: f.Hash}}})
+		}
+		rc, err := e.svc.Submit(e.ctx, dossier.SubmitInput{Submission: dossier.Submission{ProcedureCode: permit, Channel: dossier.ChannelOnline,
+			Applicant: dossier.Applicant{Type: dossier.ApplicantCitizen, Name: "Nguyễn Văn An", PersonalID: "001090012345", Phone: "0912345678"},
+			FormData:  json.RawMessage(`{"chu_dau_tu": "Nguyễn Văn An", "dia_diem": "Thửa 12", "dien_tich": 85.5, "so_tang": 3}`),
+			Components: comps, Owner: "acc-an"}, Placement: dossier.Placement{ReceivingAgency: "000.00.13.H99", ReceivingUnit: desk}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := e.get("/work/dossiers/"+rc.Code, officer)
+		if !strings.Contains(page.body, `name="division"`) || !strings.Contains(page.body, `value="`+division+`"`) {
+			t.Fatalf("the receive form offers no division:\n%s", page.body)
+		}
+		if res := e.actOnPage(rc.Code, officer, "receive", url.Values{"division": {""}}); res.status != http.StatusUnprocessableEntity {
+			t.Fatalf("receive without a division: %d", res.status)
+		}
+		if res := e.actOnPage(rc.Code, officer, "receive", url.Values{"division": {division}}); res.status != http.StatusSeeOther {
+			t.Fatalf("receive: %d\n%s", res.status, res.body)
+		}
+		got := e.dossier(rc.Code)
+		if got.State != "assigning" || got.Unit != division || got.DueAt.IsZero() {
+			t.Fatalf("after reception: state %s at %s, due %v; want assigning at the division with an appointment", got.State, got.Unit, got.DueAt)
+		}
+		if res := e.get("/work?tab=queue", head); !strings.Contains(res.body, rc.Code) {
+			t.Fatalf("the division head's queue lacks %s", rc.Code)
 		}
 	})
 }
