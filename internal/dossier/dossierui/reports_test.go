@@ -146,8 +146,8 @@ func TestReceiveOnlineDossierFromItsPage(t *testing.T) {
 				Files: []dossier.FileRef{{Name: f.Name, Hash: f.Hash}}})
 		}
 		rc, err := e.svc.Submit(e.ctx, dossier.SubmitInput{Submission: dossier.Submission{ProcedureCode: permit, Channel: dossier.ChannelOnline,
-			Applicant: dossier.Applicant{Type: dossier.ApplicantCitizen, Name: "Nguyễn Văn An", PersonalID: "001090012345", Phone: "0912345678"},
-			FormData:  json.RawMessage(`{"chu_dau_tu": "Nguyễn Văn An", "dia_diem": "Thửa 12", "dien_tich": 85.5, "so_tang": 3}`),
+			Applicant:  dossier.Applicant{Type: dossier.ApplicantCitizen, Name: "Nguyễn Văn An", PersonalID: "001090012345", Phone: "0912345678"},
+			FormData:   json.RawMessage(`{"chu_dau_tu": "Nguyễn Văn An", "dia_diem": "Thửa 12", "dien_tich": 85.5, "so_tang": 3}`),
 			Components: comps, Owner: "acc-an"}, Placement: dossier.Placement{ReceivingAgency: "000.00.13.H99", ReceivingUnit: desk}})
 		if err != nil {
 			t.Fatal(err)
