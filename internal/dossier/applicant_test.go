@@ -410,3 +410,28 @@ func TestReuseFromDataStore(t *testing.T) {
 		}
 	})
 }
+
+// The applicant downloads the forms handed to them (§7: receipt 01,
+// supplement request 02…), not the officials' control slip 06.
+func TestMineForms(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		rc := e.submitOnline("acc-hoa", "")
+		if _, err := e.s.Receive(e.ctx, dossier.ReceiveInput{DossierCode: rc.Code, Placement: dossier.Placement{DivisionUnit: division}, Actor: officer}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.s.MineForm(e.ctx, rc.Code, "acc-hoa", "01")
+		if err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+			t.Fatalf("form 01 for the owner: %v %.10q", err, b)
+		}
+		if _, err := e.s.MineForm(e.ctx, rc.Code, "acc-other", "01"); !errors.Is(err, dossier.ErrNotFound) {
+			t.Fatalf("form 01 for another account: %v", err)
+		}
+		if _, err := e.s.MineForm(e.ctx, rc.Code, "acc-hoa", "06"); !errors.Is(err, dossier.ErrNotFound) {
+			t.Fatalf("form 06 for the applicant: %v", err)
+		}
+		if _, err := e.s.MineForm(e.ctx, rc.Code, "acc-hoa", "02"); !errors.Is(err, dossier.ErrInvalidAction) {
+			t.Fatalf("form 02 without a supplement request: %v", err)
+		}
+	})
+}

@@ -127,6 +127,30 @@ func (s *Service) Form(ctx context.Context, code string, form string, actor *ide
 	if err != nil {
 		return nil, err
 	}
+	return s.render(ctx, d, f, actor)
+}
+
+// MineForm renders a form the applicant is given (01 receipt, 02
+// supplement request, 03 refusal, 04 apology letter, 05 stop notice) of
+// the owner's dossier; form 06 is the officials' and is not among them.
+func (s *Service) MineForm(ctx context.Context, code, owner, form string) ([]byte, error) {
+	f, ok := NormalizeForm(form)
+	if !ok || f == FormControl {
+		return nil, refuse(ErrNotFound, "dossier.form_unknown", "unknown form "+form, "form", form)
+	}
+	r, err := loadOwned(ctx, s.db.Read(), code, owner, false)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.detail(ctx, r, applicantActor(owner))
+	if err != nil {
+		return nil, err
+	}
+	return s.render(ctx, d, f, nil)
+}
+
+// render renders form f of d.
+func (s *Service) render(ctx context.Context, d *Dossier, f string, actor *identity.Principal) ([]byte, error) {
 	if !d.FormAvailable(f) {
 		return nil, refuse(ErrInvalidAction, "dossier.form_not_available",
 			fmt.Sprintf("form %s not available for %s in status %s", f, d.Code, d.Status), "form", f, "status", d.Status.Label())

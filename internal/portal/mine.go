@@ -77,6 +77,14 @@ type dossierView struct {
 	Reason      string
 	Comment     string
 	Scores      map[string]int
+	// Forms are the forms the applicant was given (receipt, supplement
+	// request, refusal, apology letter, stop notice), as PDF.
+	Forms []formLink
+}
+
+// formLink is a form of the dossier to download.
+type formLink struct {
+	Form, Label string
 }
 
 // criterion is a rating question in the page's language.
@@ -124,6 +132,11 @@ func (p *Pages) dossierView(r *http.Request, code string, pr *identity.Principal
 		return nil, err
 	}
 	v := &dossierView{D: d, Idem: newKey(), Errors: map[string]string{}, Ended: d.Ended(), Scores: map[string]int{}}
+	for _, f := range d.Forms() {
+		if f != dossier.FormControl {
+			v.Forms = append(v.Forms, formLink{Form: f, Label: dossier.FormLabel(f)})
+		}
+	}
 	for _, a := range d.Actions {
 		switch a.Key {
 		case "supplement_received":
@@ -379,6 +392,21 @@ func (p *Pages) file(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rc.Close()
 	serveFile(w, f.Name, f.MediaType, f.Size, rc)
+}
+
+// form sends a form the applicant was given, as PDF.
+func (p *Pages) form(w http.ResponseWriter, r *http.Request) {
+	pr, ok := p.signedIn(w, r, "")
+	if !ok {
+		return
+	}
+	code, f := r.PathValue("code"), strings.TrimSuffix(r.PathValue("form"), ".pdf")
+	b, err := p.cfg.Dossiers.MineForm(r.Context(), code, pr.PersonID, f)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	dossier.ServeForm(w, code, f, b)
 }
 
 // result sends an issued e-result of the owner's dossier.

@@ -179,6 +179,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /my/dossiers/{code}/rating", p.rate)
 	mux.HandleFunc("GET /my/dossiers/{code}/files/{hash}", p.file)
 	mux.HandleFunc("GET /my/dossiers/{code}/results/{result}", p.result)
+	mux.HandleFunc("GET /my/dossiers/{code}/forms/{form}", p.form)
 	mux.HandleFunc("GET /lookup", p.lookup)
 	mux.HandleFunc("GET /lookup/result", p.lookupResult)
 	mux.HandleFunc("GET /statistics", p.statistics)
