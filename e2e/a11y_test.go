@@ -311,7 +311,7 @@ func TestAccessibilityAudit(t *testing.T) {
 			audit(ctx, t, axeJS, "/admin/catalog/procedures/new (errors)")
 		})
 
-		// The citizens' portal (PORTAL.md): public pages, then the applicant's.
+		// The citizens' portal (docs/portal.md): public pages, then the applicant's.
 		t.Run("portal/public/"+lang, func(t *testing.T) {
 			ctx := phoneBrowser(t)
 			if lang != "vi" {
