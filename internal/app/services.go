@@ -205,6 +205,7 @@ func (a *App) routeServices(mux *http.ServeMux, catPages *catalog.Pages) error {
 	}
 	if a.Postal != nil {
 		postal.NewHandlers(a.Postal).Routes(mux)
+		pcfg.PostalDelivery = true
 	}
 	if a.National != nil {
 		h := nationalportal.NewHandlers(a.National, a.Outbox.Stats)

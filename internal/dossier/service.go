@@ -345,6 +345,18 @@ func (s *Service) formSchema(p catalog.Procedure) (*jsonschema.Schema, error) {
 // references, and completeness. It returns every shape problem as invalid,
 // and, if the shape is fine, every completeness defect as incomplete.
 func (s *Service) validate(ctx context.Context, p catalog.Procedure, sub *Submission) (invalid, incomplete []Defect, files map[string]File, err error) {
+	var rm defects
+	switch sub.ReturnMethod {
+	case "", ReturnAtCounter, ReturnOnline:
+		if sub.DeliveryAddress != "" {
+			rm.add("delivery_address", CodeInvalidValue, "Chỉ ghi địa chỉ nhận khi chọn nhận kết quả qua bưu chính.")
+		}
+	case ReturnByPost:
+		rm.checkText("delivery_address", sub.DeliveryAddress, true, 500, true)
+	default:
+		rm.add("return_method", CodeInvalidValue, "Cách nhận kết quả phải là counter, post hoặc online.")
+	}
+	defer func() { invalid = append(rm, invalid...) }()
 	var ds defects
 	if !sub.Channel.Valid() {
 		ds.add("channel", CodeInvalidValue, "Kênh nộp phải là 1 (trực tiếp), 2 (trực tuyến) hoặc 3 (bưu chính).")
@@ -624,16 +636,6 @@ func (s *Service) prepare(ctx context.Context, sub Submission, pl Placement, now
 	ds.checkEID("competent_agency", pl.CompetentAgency, false)
 	ds.checkEID("division_unit", pl.DivisionUnit, false)
 	ds.checkEID("agency_unit", pl.AgencyUnit, false)
-	switch sub.ReturnMethod {
-	case "", ReturnAtCounter, ReturnOnline:
-		if sub.DeliveryAddress != "" {
-			ds.add("delivery_address", CodeInvalidValue, "Chỉ ghi địa chỉ nhận khi chọn nhận kết quả qua bưu chính.")
-		}
-	case ReturnByPost:
-		ds.checkText("delivery_address", sub.DeliveryAddress, true, 500, true)
-	default:
-		ds.add("return_method", CodeInvalidValue, "Cách nhận kết quả phải là counter, post hoặc online.")
-	}
 	if sub.ProcedureCode == "" {
 		ds.add("procedure_code", CodeRequired, "Không được để trống.")
 		return nil, ds.err()

@@ -25,7 +25,7 @@ const maxMemory = 8 << 20
 
 // applicantInputs are the applicant's inputs of the form, in order.
 var applicantInputs = []string{"applicant.type", "applicant.name", "applicant.personal_id", "applicant.tax_code",
-	"applicant.phone", "applicant.email", "applicant.address"}
+	"applicant.phone", "applicant.email", "applicant.address", "return_method", "delivery_address"}
 
 // docView is one required document on the form: what is attached so far
 // (uploads or a stored document reused) and the stored documents offered.
@@ -61,6 +61,8 @@ type applyView struct {
 	Problem     string
 	Drafts      []*Draft // other drafts of the procedure (fresh form only)
 	MaxUpload   string
+	// Postal offers the result by post (when the postal carrier is wired).
+	Postal bool
 }
 
 // V returns the value of an input.
@@ -85,7 +87,7 @@ func (p *Pages) loadProcedure(ctx context.Context, code string) (catalog.Procedu
 // newApplyView builds the form of proc with values.
 func (p *Pages) newApplyView(ctx context.Context, proc catalog.Procedure, d *Draft, owner string) (*applyView, error) {
 	v := &applyView{Proc: proc, Draft: d, Values: map[string]string{}, Fields: schemaFields(proc.FormSchema), Errors: map[string]string{},
-		MaxUpload: "20 MB"}
+		MaxUpload: "20 MB", Postal: p.cfg.PostalDelivery}
 	v.FieldName, v.Competent, _ = p.cfg.Catalog.Describe(ctx, proc)
 	v.Action = ApplyURL(proc.Code)
 	if d != nil {
@@ -403,7 +405,11 @@ func submission(proc catalog.Procedure, d *Draft, fields []formField) dossier.Su
 	sub := dossier.Submission{ProcedureCode: proc.Code, Channel: dossier.ChannelOnline, Owner: d.Owner,
 		Applicant: dossier.Applicant{Type: dossier.ApplicantType(val["applicant.type"]), Name: val["applicant.name"],
 			PersonalID: val["applicant.personal_id"], TaxCode: val["applicant.tax_code"], Phone: val["applicant.phone"],
-			Email: val["applicant.email"], Address: val["applicant.address"]}}
+			Email: val["applicant.email"], Address: val["applicant.address"]},
+		ReturnMethod: val["return_method"], DeliveryAddress: strings.TrimSpace(val["delivery_address"])}
+	if sub.ReturnMethod != dossier.ReturnByPost {
+		sub.DeliveryAddress = "" // typed, then another choice made
+	}
 	fs := slices.Clone(fields)
 	fillFields(fs, val)
 	sub.FormData = formData(fs)
@@ -521,7 +527,7 @@ func (v *applyView) label(lang i18n.Lang, name string) string {
 func inputOf(d dossier.Defect, comps []dossier.ComponentInput) string {
 	f := d.Field
 	switch {
-	case strings.HasPrefix(f, "applicant."):
+	case strings.HasPrefix(f, "applicant."), f == "return_method", f == "delivery_address":
 		return f
 	case strings.HasPrefix(f, "components."):
 		n, _, _ := strings.Cut(strings.TrimPrefix(f, "components."), ".")

@@ -240,3 +240,32 @@ func TestWordsForEveryStatus(t *testing.T) {
 	res := e.do(req, e.an)
 	mustContain(t, "the English form", res.body, "Apply online", "Save draft", "Check and review", "Personal ID number")
 }
+
+// §2/§9: the applicant chooses how to receive the result; by post needs
+// the address, which the review shows and the dossier keeps.
+func TestResultByPost(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		who := e.applicant("hoa", "Nguyễn Thị Hoa", "001190054321", "0912345678", "")
+		form := permitForm("review")
+		form.Set("return_method", "post")
+		res := e.post("/apply/"+permit, who, form, allDocs()...)
+		if res.status != http.StatusUnprocessableEntity && res.status != http.StatusOK || !strings.Contains(res.body, `id="delivery_address-err"`) {
+			t.Fatalf("post without an address: %d; want the address marked\n%s", res.status, res.body)
+		}
+		form.Set("delivery_address", "5 Trần Hưng Đạo, phường Tân Phú")
+		draft := regexpFind(`action="(/my/drafts/[A-Za-z0-9]+)"`, res.body)
+		res = e.post(draft, who, form)
+		if res.status != http.StatusSeeOther || !strings.HasSuffix(res.location(), "/review") {
+			t.Fatalf("with the address: %d %s\n%s", res.status, res.location(), res.body)
+		}
+		review := e.get(res.location(), who)
+		mustContain(t, "review", review.body, "Qua dịch vụ bưu chính", "5 Trần Hưng Đạo")
+		res = e.post(draft+"/submit", who, url.Values{"csrf_token": {"test-token"}})
+		code, _, _ := strings.Cut(strings.TrimPrefix(res.location(), "/my/dossiers/"), "?")
+		got, err := e.svc.GetMine(e.ctx, code, who.PersonID)
+		if err != nil || got.ReturnMethod != "post" || got.DeliveryAddress != "5 Trần Hưng Đạo, phường Tân Phú" {
+			t.Fatalf("dossier %q: %+v %v", code, got, err)
+		}
+	})
+}

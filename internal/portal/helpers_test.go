@@ -147,7 +147,7 @@ func newEnv(t testing.TB, d *db.DB) *env {
 		t.Fatal(err)
 	}
 	pages, err := portal.NewPages(portal.Config{Dossiers: svc, Catalog: cat, DB: d, Shell: shell, ErrorPage: wh.ErrorPage,
-		DeskAgency: center, DeskUnit: desk, Profiles: people, Stats: st, Now: c.Now, Documents: e.store,
+		DeskAgency: center, DeskUnit: desk, Profiles: people, Stats: st, Now: c.Now, Documents: e.store, PostalDelivery: true,
 		PayURL: func(code string, n int) string {
 			return fmt.Sprintf("/payments/start?dossier=%s&fee=%d", url.QueryEscape(code), n)
 		}})

@@ -92,6 +92,9 @@ type Config struct {
 	// for fee n of a dossier; an unpaid fee then shows a "Thanh toán"
 	// button. Nil: payment is not offered.
 	PayURL func(code string, n int) string
+	// PostalDelivery offers the result by post on the application form
+	// (when the postal carrier is configured).
+	PostalDelivery bool
 	// Now is the clock (drafts' times, statistics' period); nil: time.Now.
 	Now func() time.Time
 }
