@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/config"
@@ -64,6 +65,7 @@ type App struct {
 	always        []worker // runs on every node
 	started       time.Time
 	openapi       []byte
+	tracer        *sdktrace.TracerProvider // nil: no tracing
 }
 
 type worker struct {

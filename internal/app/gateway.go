@@ -118,6 +118,9 @@ func (a *App) initGateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	if err := a.initTracing(ctx); err != nil {
+		return err
+	}
 	a.GatewayManager = gateway.NewManager(gateway.NewStore(a.DB, nil), nil)
 	a.GatewayPubSub = gateway.NewPubSub(a.DB, gateway.PubSubConfig{})
 	a.workers = append(a.workers, worker{name: "gateway-pubsub", run: a.GatewayPubSub.Run})
@@ -167,6 +170,12 @@ func (a *App) initGateway(ctx context.Context) error {
 		peer := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: cfg.ClientCAs, MinVersion: tls.VersionTLS12}
 		cfg.PeerTransport = gateway.NewTransport(peer)
 	}
+	if a.tracer != nil {
+		cfg.Transport = traceTransport(gateway.NewTransport(nil), a.tracer)
+		if cfg.PeerTransport != nil {
+			cfg.PeerTransport = traceTransport(cfg.PeerTransport, a.tracer)
+		}
+	}
 	a.GatewayRuntime, err = gateway.NewRuntime(ctx, a.DB, cfg)
 	if err != nil {
 		return fmt.Errorf("gateway runtime: %w", err)
@@ -207,7 +216,11 @@ func (a *App) serveGateway(ctx context.Context) error {
 	} else {
 		a.Log.Warn("gateway listens without TLS: client certificates are impossible, only bearer tokens (put a TLS terminator in front only if it forwards no client identity)", "addr", ln.Addr().String())
 	}
-	srv := &http.Server{Handler: a.GatewayRuntime, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	var h http.Handler = a.GatewayRuntime
+	if a.tracer != nil {
+		h = traceGateway(h, a.tracer)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	a.Log.Info("gateway listening", "addr", ln.Addr().String(), "tls", a.gatewayTLS != nil)
 	var wg sync.WaitGroup

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,13 +29,28 @@ func TestGatewayAcceptsSSOTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An OTLP/HTTP collector: the gateway's traces go there.
+	var traces struct {
+		sync.Mutex
+		bodies []string
+	}
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		traces.Lock()
+		traces.bodies = append(traces.bodies, r.URL.Path+" "+string(b))
+		traces.Unlock()
+	}))
+	t.Cleanup(collector.Close)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
 	env := map[string]string{"CONGSO_GATEWAY_INSTANCE": "TA", "CONGSO_GATEWAY_SIGNING_KEY": string(keyPEM),
-		"CONGSO_GATEWAY_ADDR": "127.0.0.1:0", "CONGSO_GATEWAY_POLL_INTERVAL": "100ms"}
+		"CONGSO_GATEWAY_ADDR": "127.0.0.1:0", "CONGSO_GATEWAY_POLL_INTERVAL": "100ms", "OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL}
 	old := getenv
 	getenv = func(k string) string { return env[k] }
 	t.Cleanup(func() { getenv = old })
 
+	var traceparent atomic.Value
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traceparent.Store(r.Header.Get("Traceparent"))
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"path": "`+r.URL.Path+`", "client": "`+r.Header.Get("X-Road-Client")+`"}`)
 	}))
@@ -116,6 +133,30 @@ func TestGatewayAcceptsSSOTokens(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"path": "/so/15-GPXD"`) || resp.Header.Get("X-Road-Id") == "" {
 		t.Fatalf("call with a bound client's token: %d %s %v", resp.StatusCode, body, resp.Header)
 	}
+	// The exchange is traced: the caller's trace continues to the backend
+	// and the span reaches the collector, named after the service.
+	const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req, _ := http.NewRequest("GET", "http://"+a.GatewayAddr()+"/r1/TA/GOV/000.00.07.H99/CAPPHEP/giayphep/so/16-GPXD", nil)
+	req.Header.Set("Authorization", "Bearer "+motcua)
+	req.Header.Set("Traceparent", "00-"+callerTrace+"-00f067aa0ba902b7-01")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("traced call: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if tp, _ := traceparent.Load().(string); !strings.Contains(tp, callerTrace) {
+		t.Fatalf("the backend got traceparent %q, want the caller's trace %s", tp, callerTrace)
+	}
+	if err := a.tracer.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	traces.Lock()
+	got := strings.Join(traces.bodies, "\n")
+	traces.Unlock()
+	if !strings.Contains(got, "/v1/traces") || !strings.Contains(got, "GET TA/GOV/000.00.07.H99/CAPPHEP/giayphep") {
+		t.Fatalf("the collector got no span of the gateway call: %.300q", got)
+	}
+
 	resp = call(unbound)
 	resp.Body.Close()
 	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("X-Road-Error"), "Authentication") {
