@@ -64,6 +64,14 @@
 //   - one outbox event per history entry ([TopicTransition]) and one audit
 //     entry (last, as the audit log locks its chain head until commit).
 //
+// All these writes are deferred writes ([db.Tx.Defer], [db.Tx.DeferGuard]):
+// on SQLite they run as issued; on PostgreSQL they are sent in one round trip,
+// so a transition costs BEGIN, the case read, that round trip and the COMMIT.
+// TransitionTx sends them before it returns, so a version conflict is its own
+// [ErrConflict]; [Service.Transition], whose transaction is its own, lets them
+// travel with the COMMIT (the audit entry last, so the chain head is locked
+// for no round trip) and returns the conflict from the commit.
+//
 // [Service.HandleTimer] ignores a timer whose deadline no longer holds,
 // records each warning and breach once ([EscalationRecord],
 // [TopicEscalation]) and may move the case for the system.

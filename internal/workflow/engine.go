@@ -71,6 +71,7 @@ type txn struct {
 	entries  []HistoryEntry
 	branches []*branchRow // of the current fork, once loaded
 	joined   bool
+	owned    bool // the transaction is the engine's own (Transition)
 }
 
 func (x *txn) op(f func() error) { x.ops = append(x.ops, f) }
@@ -448,8 +449,7 @@ func (x *txn) schedule(key string, p slaPayload, warn time.Time) {
 		at, p.Phase = warn, phaseWarning
 	}
 	x.op(func() error {
-		_, err := timer.Schedule(x.ctx, x.tx, timer.Timer{Kind: TimerKind, Key: key, DueAt: at, Payload: p})
-		return err
+		return timer.Set(x.ctx, x.tx, timer.Timer{Kind: TimerKind, Key: key, DueAt: at, Payload: p})
 	})
 }
 
@@ -746,6 +746,18 @@ func (x *txn) flush(prev int64) error {
 	if x.joined {
 		detail["joined_to"] = c.State
 	}
-	return audit.Append(ctx, tx, audit.Entry{At: x.now, Actor: first.ActorID, Action: action, ObjectType: AuditObjectType,
-		ObjectID: c.ID, Unit: first.Unit, Detail: detail})
+	if err := audit.Append(ctx, tx, audit.Entry{At: x.now, Actor: first.ActorID, Action: action, ObjectType: AuditObjectType,
+		ObjectID: c.ID, Unit: first.Unit, Detail: detail}); err != nil {
+		return err
+	}
+	if x.owned {
+		// The transaction is Transition's own: its deferred writes go with
+		// the COMMIT (one round trip on PostgreSQL), and a version conflict
+		// is the transaction's error.
+		return nil
+	}
+	// Send the deferred writes now (one round trip on PostgreSQL), so that a
+	// version conflict is this call's ErrConflict, whatever the caller's
+	// transaction does next.
+	return tx.Flush(ctx)
 }

@@ -287,10 +287,13 @@ func (s *Service) Transition(ctx context.Context, in Input) (Result, error) {
 	var res Result
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
 		var err error
-		res, err = s.TransitionTx(ctx, tx, in)
+		res, err = s.transitionTx(ctx, tx, in, true)
 		return err
 	})
-	return res, err
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
 }
 
 // TransitionTx takes an action on a case inside the caller's transaction, so
@@ -302,6 +305,12 @@ func (s *Service) Transition(ctx context.Context, in Input) (Result, error) {
 // entry. Refusals are *Error values matching ErrNotFound, ErrConflict,
 // ErrForbidden, ErrInvalidAction or ErrInvalidInput.
 func (s *Service) TransitionTx(ctx context.Context, tx *db.Tx, in Input) (Result, error) {
+	return s.transitionTx(ctx, tx, in, false)
+}
+
+// transitionTx is TransitionTx; owned tells that tx is the engine's own, so
+// the deferred writes may wait for the commit.
+func (s *Service) transitionTx(ctx context.Context, tx *db.Tx, in Input, owned bool) (Result, error) {
 	now := in.Now
 	if now.IsZero() {
 		now = s.now()
@@ -321,7 +330,7 @@ func (s *Service) TransitionTx(ctx context.Context, tx *db.Tx, in Input) (Result
 		return Result{}, refuse(ErrInvalidAction, "workflow.invalid_action.ended",
 			fmt.Sprintf("case %s has ended in state %s", c.ID, c.State), "state", c.State)
 	}
-	x := &txn{s: s, ctx: ctx, tx: tx, def: def, c: c, now: now}
+	x := &txn{s: s, ctx: ctx, tx: tx, def: def, c: c, now: now, owned: owned}
 	if in.Branch == "" {
 		return x.mainTransition(&in)
 	}

@@ -134,10 +134,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (case_id, scop
 	}
 	if p.Phase == phaseWarning {
 		p.Phase = phaseBreach
-		if _, err := timer.Schedule(ctx, tx, timer.Timer{Kind: TimerKind, Key: key, DueAt: p.DueAt, Payload: p}); err != nil {
-			return err
-		}
-		return nil
+		return timer.Set(ctx, tx, timer.Timer{Kind: TimerKind, Key: key, DueAt: p.DueAt, Payload: p})
 	}
 	if ev.AutoAction == "" {
 		return nil

@@ -290,20 +290,15 @@ func updateCase(ctx context.Context, tx *db.Tx, c *caseRow, prev int64, now time
 		args = append(args, units)
 		setUnits = `, units = $24`
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE workflow_cases SET state = $3, status = $4, version = $5, unit = $6, assignee = $7, outcome = $8,
+	// Deferred: on PostgreSQL the guard's verdict arrives with the
+	// transition's other writes, and a conflict fails the transaction.
+	return tx.DeferGuard(ctx, func() error {
+		return refuse(ErrConflict, "workflow.conflict", fmt.Sprintf("case %s changed since version %d", c.ID, prev), "case", c.ID)
+	}, "update case "+c.ID, `UPDATE workflow_cases SET state = $3, status = $4, version = $5, unit = $6, assignee = $7, outcome = $8,
 	clock_started_at = $9, finished_at = $10, ended_at = $11, due_at = $12, state_entered_at = $13, state_visit = $14, state_due_at = $15,
 	paused_at = $16, pause_seq = $17, paused_seconds = $18, resume_state = $19, resume_due_at = $20, resume_shift = $21, fork_seq = $22,
 	updated_at = $23`+setUnits+`
 WHERE id = $1 AND version = $2`, args...)
-	if err != nil {
-		return fmt.Errorf("update case %s: %w", c.ID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("update case %s: %w", c.ID, err)
-	} else if n == 0 {
-		return refuse(ErrConflict, "workflow.conflict", fmt.Sprintf("case %s changed since version %d", c.ID, prev), "case", c.ID)
-	}
-	return nil
 }
 
 const branchColumns = `branch, fork, fork_seq, unit, state, version, assignee, outcome, due_at, state_entered_at, state_visit, state_due_at, started_at, ended_at`
@@ -343,29 +338,20 @@ func loadBranches(ctx context.Context, q db.Querier, caseID string, forkSeq int)
 }
 
 func insertBranch(ctx context.Context, tx *db.Tx, caseID string, b *branchRow) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO workflow_branches (case_id, `+branchColumns+`)
+	return tx.Defer(ctx, nil, "insert branch "+caseID+"/"+b.Key, `INSERT INTO workflow_branches (case_id, `+branchColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		caseID, b.Key, b.Fork, b.ForkSeq, b.Unit, b.State, b.Version, b.Assignee, b.Outcome,
 		nullTime(b.DueAt), b.StateEnteredAt, b.stateVisit, nullTime(b.StateDueAt), b.StartedAt, nullTime(b.EndedAt))
-	if err != nil {
-		return fmt.Errorf("insert branch %s/%s: %w", caseID, b.Key, err)
-	}
-	return nil
 }
 
 func updateBranch(ctx context.Context, tx *db.Tx, caseID string, b *branchRow, prev int64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE workflow_branches SET state = $5, version = $6, assignee = $7, outcome = $8,
+	return tx.DeferGuard(ctx, func() error {
+		return refuse(ErrConflict, "workflow.conflict", fmt.Sprintf("branch %s of case %s changed since version %d", b.Key, caseID, prev), "case", caseID)
+	}, "update branch "+caseID+"/"+b.Key, `UPDATE workflow_branches SET state = $5, version = $6, assignee = $7, outcome = $8,
 	state_entered_at = $9, state_visit = $10, state_due_at = $11, ended_at = $12
 WHERE case_id = $1 AND fork_seq = $2 AND branch = $3 AND version = $4`,
 		caseID, b.ForkSeq, b.Key, prev, b.State, b.Version, b.Assignee, b.Outcome,
 		b.StateEnteredAt, b.stateVisit, nullTime(b.StateDueAt), nullTime(b.EndedAt))
-	if err != nil {
-		return fmt.Errorf("update branch %s/%s: %w", caseID, b.Key, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return refuse(ErrConflict, "workflow.conflict", fmt.Sprintf("branch %s of case %s changed since version %d", b.Key, caseID, prev), "case", caseID)
-	}
-	return nil
 }
 
 func insertHistory(ctx context.Context, tx *db.Tx, h *HistoryEntry) error {
@@ -379,15 +365,11 @@ func insertHistory(ctx context.Context, tx *db.Tx, h *HistoryEntry) error {
 		b, _ := json.Marshal(h.Detail)
 		detail = string(b)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO workflow_history
+	return tx.Defer(ctx, nil, "insert history of "+h.CaseID, `INSERT INTO workflow_history
 	(case_id, case_version, branch, action, from_state, to_state, status, actor, role, unit, at, comment, attachments, signature, send_back, due_at, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		h.CaseID, h.Version, h.Branch, h.Action, h.From, h.To, h.Status, h.ActorID, h.Role, h.Unit, h.At,
 		h.Comment, att, h.Signature, h.SendBack, nullTime(h.DueAt), detail)
-	if err != nil {
-		return fmt.Errorf("insert history of %s: %w", h.CaseID, err)
-	}
-	return nil
 }
 
 // workItem is one row of workflow_work_items.
@@ -403,8 +385,20 @@ func (a workItem) same(b workItem) bool {
 }
 
 // replaceItems makes the open work of (case, branch) exactly items. The
-// common case, one item replacing one item, is a single UPDATE.
+// common case, one item replacing one item, is a single UPDATE (on
+// PostgreSQL a deferred UPDATE that inserts the item if it was missing).
 func replaceItems(ctx context.Context, tx *db.Tx, caseID, ref, defKey, branch string, before int, items []workItem) error {
+	if before == 1 && len(items) == 1 && tx.Dialect == db.Postgres {
+		it := items[0]
+		return tx.Defer(ctx, nil, "replace work item of "+caseID, `WITH u AS (
+	UPDATE workflow_work_items SET role = $3, state = $4, unit = $5, assignee = $6,
+		due_at = $7, warn_at = $8, entered_at = $9, status = $10
+	WHERE case_id = $1 AND branch = $2 RETURNING 1)
+INSERT INTO workflow_work_items (case_id, branch, role, state, unit, assignee, due_at, warn_at, entered_at, status, ref, def_key)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE NOT EXISTS (SELECT 1 FROM u)`,
+			caseID, branch, it.role, it.state, it.unit, it.assignee,
+			orNoDeadline(it.due), orNoDeadline(it.warn), it.entered, it.status, ref, defKey)
+	}
 	if before == 1 && len(items) == 1 {
 		it := items[0]
 		res, err := tx.ExecContext(ctx, `UPDATE workflow_work_items SET role = $3, state = $4, unit = $5, assignee = $6,
@@ -419,35 +413,27 @@ WHERE case_id = $1 AND branch = $2`, caseID, branch, it.role, it.state, it.unit,
 		}
 	}
 	if before > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM workflow_work_items WHERE case_id = $1 AND branch = $2`, caseID, branch); err != nil {
-			return fmt.Errorf("delete work items of %s: %w", caseID, err)
+		if err := tx.Defer(ctx, nil, "delete work items of "+caseID, `DELETE FROM workflow_work_items WHERE case_id = $1 AND branch = $2`, caseID, branch); err != nil {
+			return err
 		}
 	}
 	for _, it := range items {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_work_items
+		if err := tx.Defer(ctx, nil, "insert work item of "+caseID, `INSERT INTO workflow_work_items
 	(case_id, branch, role, state, unit, assignee, due_at, warn_at, entered_at, status, ref, def_key)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, caseID, branch, it.role, it.state, it.unit, it.assignee,
 			orNoDeadline(it.due), orNoDeadline(it.warn), it.entered, it.status, ref, defKey); err != nil {
-			return fmt.Errorf("insert work item of %s: %w", caseID, err)
+			return err
 		}
 	}
 	return nil
 }
 
 func openPause(ctx context.Context, tx *db.Tx, caseID string, seq int, state, reason string, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO workflow_pauses (case_id, seq, state, reason, started_at) VALUES ($1, $2, $3, $4, $5)`,
+	return tx.Defer(ctx, nil, "open pause of "+caseID, `INSERT INTO workflow_pauses (case_id, seq, state, reason, started_at) VALUES ($1, $2, $3, $4, $5)`,
 		caseID, seq, state, reason, at)
-	if err != nil {
-		return fmt.Errorf("open pause of %s: %w", caseID, err)
-	}
-	return nil
 }
 
 func closePause(ctx context.Context, tx *db.Tx, caseID string, seq int, at time.Time, working time.Duration) error {
-	_, err := tx.ExecContext(ctx, `UPDATE workflow_pauses SET ended_at = $3, working_seconds = $4 WHERE case_id = $1 AND seq = $2`,
+	return tx.Defer(ctx, nil, "close pause of "+caseID, `UPDATE workflow_pauses SET ended_at = $3, working_seconds = $4 WHERE case_id = $1 AND seq = $2`,
 		caseID, seq, at, int64(working/time.Second))
-	if err != nil {
-		return fmt.Errorf("close pause of %s: %w", caseID, err)
-	}
-	return nil
 }

@@ -55,8 +55,10 @@ var genesis = strings.Repeat("0", 64)
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // Append adds e to the log in the caller's transaction, assigning Seq, PrevHash
-// and Hash (values set in e for them are ignored). It locks the chain head until
-// tx ends: call it as the last write of the transaction.
+// and Hash (values set in e for them are ignored). On SQLite it writes at once;
+// on PostgreSQL the write is deferred to the commit (see the package comment),
+// so the chain head is locked only while the COMMIT runs, and its errors are
+// reported by [db.DB.Tx].
 func Append(ctx context.Context, tx *db.Tx, e Entry) error {
 	if e.Actor == "" || e.Action == "" {
 		return fmt.Errorf("%w: entry needs an actor and an action", ErrInvalid)
@@ -71,12 +73,11 @@ func Append(ctx context.Context, tx *db.Tx, e Entry) error {
 	// PostgreSQL keeps microseconds; hash what is stored.
 	e.At = e.At.UTC().Truncate(time.Microsecond)
 
-	lock := ""
 	if tx.Dialect == db.Postgres {
-		lock = " FOR UPDATE"
+		return appendPostgres(ctx, tx, e, detail)
 	}
 	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&last, &e.PrevHash); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&last, &e.PrevHash); err != nil {
 		return fmt.Errorf("audit %s: read chain head: %w", e.Action, err)
 	}
 	e.Seq = last + 1
@@ -91,6 +92,37 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		return fmt.Errorf("audit %s: move chain head: %w", e.Action, err)
 	}
 	return nil
+}
+
+// appendPostgresSQL moves the chain head and inserts the entry in one
+// statement, computing the hash in the database: the UPDATE takes the head
+// row's lock (waiting for a concurrent appender's commit, then re-reading
+// the head it left) and its SET expressions see the head before the update,
+// so seq, prev_hash and hash always follow the committed chain. $1 is the
+// netstrings of the fields between seq and prev_hash (see hashParts).
+const appendPostgresSQL = `WITH h AS (
+	UPDATE audit_head SET seq = seq + 1, prev_hash = hash,
+		hash = encode(sha256(
+			convert_to('15:congso-audit-v1,' || octet_length((seq + 1)::text) || ':' || (seq + 1)::text || ',', 'UTF8')
+			|| $1::bytea
+			|| convert_to(octet_length(hash) || ':' || hash || ',', 'UTF8')), 'hex')
+	WHERE id = 1
+	RETURNING seq, prev_hash, hash)
+INSERT INTO audit_log (seq, at, actor, action, object_type, object_id, unit, detail, ip, request_id, prev_hash, hash)
+SELECT h.seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, h.prev_hash, h.hash FROM h`
+
+// appendPostgres queues the entry as one statement deferred to the commit:
+// it is sent with the transaction's other deferred writes and the COMMIT in
+// one round trip, so the chain head is locked for no round trip at all.
+func appendPostgres(ctx context.Context, tx *db.Tx, e Entry, detail string) error {
+	mid := hashParts(row{e, detail})
+	return tx.DeferToCommit(ctx, func(n int64) error {
+		if n != 1 {
+			return fmt.Errorf("audit %s: the chain head is missing", e.Action)
+		}
+		return nil
+	}, "audit "+e.Action+": append", appendPostgresSQL,
+		mid, e.At, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.Unit, detail, e.IP, e.RequestID)
 }
 
 // encodeDetail returns the canonical JSON of a detail: encoding/json writes map
@@ -126,22 +158,35 @@ type row struct {
 // hashOf computes the version-1 hash described in the package comment.
 func hashOf(r row) string {
 	var b bytes.Buffer
+	netstring(&b, "congso-audit-v1")
+	netstring(&b, strconv.FormatInt(r.Seq, 10))
+	b.Write(hashParts(r))
+	netstring(&b, r.PrevHash)
+	sum := sha256.Sum256(b.Bytes())
+	return hex.EncodeToString(sum[:])
+}
+
+// hashParts returns the netstrings of the hashed fields between seq and
+// prev_hash: at, actor, action, object_type, object_id, unit, detail, ip,
+// request_id.
+func hashParts(r row) []byte {
+	var b bytes.Buffer
 	for _, f := range []string{
-		"congso-audit-v1",
-		strconv.FormatInt(r.Seq, 10),
 		r.At.UTC().Format(timeLayout),
 		r.Actor, r.Action, r.ObjectType, r.ObjectID, r.Unit,
 		r.detail,
 		r.IP, r.RequestID,
-		r.PrevHash,
 	} {
-		b.WriteString(strconv.Itoa(len(f)))
-		b.WriteByte(':')
-		b.WriteString(f)
-		b.WriteByte(',')
+		netstring(&b, f)
 	}
-	sum := sha256.Sum256(b.Bytes())
-	return hex.EncodeToString(sum[:])
+	return b.Bytes()
+}
+
+func netstring(b *bytes.Buffer, f string) {
+	b.WriteString(strconv.Itoa(len(f)))
+	b.WriteByte(':')
+	b.WriteString(f)
+	b.WriteByte(',')
 }
 
 // Migrations returns the schema of the audit log (module "audit").
@@ -188,5 +233,10 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 	FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
-`}}
+`},
+		{Module: "audit", Version: 2, Name: "chain head keeps the previous hash",
+			// The head remembers the hash it replaced, so that an append on
+			// PostgreSQL moves the head and inserts the entry in one statement.
+			Up: `ALTER TABLE audit_head ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''`},
+	}
 }

@@ -329,3 +329,42 @@ func TestListFiltersAndPages(t *testing.T) {
 		}
 	})
 }
+
+// An append travels with the COMMIT on PostgreSQL: if the transaction fails
+// there (a deferred write refused), the entry is gone with it and takes no
+// sequence number; appends of concurrent transactions between the other
+// writes and the commit still chain in commit order.
+func TestAppendFailingAtCommitLeavesNoEntry(t *testing.T) {
+	dbtest.Each(t, append(audit.Migrations(), db.Migration{Module: "t", Version: 1, Name: "t",
+		Up: `CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)`}), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		refused := errors.New("guard refused")
+		for i, fail := range []bool{false, true, false, true, false} {
+			err := d.Tx(ctx, func(tx *db.Tx) error {
+				if err := tx.Defer(ctx, nil, "insert", `INSERT INTO t (k, v) VALUES ($1, 0)`, i); err != nil {
+					return err
+				}
+				if err := audit.Append(ctx, tx, entry(i)); err != nil {
+					return err
+				}
+				k := i
+				if fail {
+					k = -1 // no such row: the guard refuses
+				}
+				return tx.DeferGuard(ctx, func() error { return refused }, "bump", `UPDATE t SET v = v + 1 WHERE k = $1`, k)
+			})
+			if fail != errors.Is(err, refused) || (!fail && err != nil) {
+				t.Fatalf("transaction %d (fail %v): %v", i, fail, err)
+			}
+		}
+		rep := verify(t, d)
+		if !rep.OK || rep.Entries != 3 || rep.HeadSeq != 3 {
+			t.Fatalf("report = %+v, want an intact chain of the 3 committed entries", rep)
+		}
+		var rows int
+		d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&rows)
+		if rows != 3 {
+			t.Fatalf("%d rows committed, want 3", rows)
+		}
+	})
+}

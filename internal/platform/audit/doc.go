@@ -8,11 +8,17 @@
 //     cannot change history by mistake.
 //   - Gap-free sequence. Seq runs 1, 2, 3, ... with no gap: it is taken from a
 //     single chain-head row (audit_head) that Append reads and updates inside the
-//     caller's transaction. On PostgreSQL the row is locked (SELECT ... FOR
-//     UPDATE) until that transaction ends, so concurrent appends queue; on SQLite
-//     the single writer already serialises them. A rolled-back transaction takes
-//     its entry and its sequence number with it. Because the lock is held until
-//     commit, append as late as possible in a transaction.
+//     caller's transaction. On SQLite the single writer serialises appends. On
+//     PostgreSQL Append is one statement (UPDATE of the head that computes the
+//     new hash with sha256() from the head it replaces, and INSERT of the entry
+//     from its RETURNING), deferred to the commit ([db.Tx.DeferToCommit]): it
+//     runs after every other statement of the transaction, in the same round
+//     trip as the COMMIT, so the head row's lock is held only while the server
+//     executes those two. The UPDATE waits for a concurrent appender's commit
+//     and then re-reads the head it left, so entries chain in commit order. A
+//     rolled-back transaction takes its entry and its sequence number with it.
+//     (On PostgreSQL, reads inside the appending transaction do not see its
+//     entry.)
 //   - Hash chain. Each entry's Hash is the SHA-256 of its content and of the
 //     previous entry's Hash (PrevHash; 64 zeros for entry 1), so editing,
 //     deleting, inserting or reordering entries breaks the chain, and [Verify]

@@ -40,15 +40,22 @@ type DB struct {
 	read    *sql.DB
 	url     string
 	stmts   *stmtCache // SQLite write statements, prepared once
+	commit  *committer // SQLite group commit
 }
 
 // Tx is a write transaction. It embeds *sql.Tx and knows its dialect.
 type Tx struct {
 	*sql.Tx
-	Dialect Dialect
-	after   []func()
-	stmts   *stmtCache // nil: no statement reuse (PostgreSQL, migrations)
-	missed  []string   // statements to prepare once the transaction ends
+	Dialect  Dialect
+	after    []func()
+	stmts    *stmtCache // nil: no statement reuse (PostgreSQL, migrations)
+	missed   []string   // statements to prepare once the transaction ends
+	conn     *sql.Conn  // PostgreSQL: the connection, for pipelined deferred writes
+	queue    []deferred // PostgreSQL: writes queued by Defer
+	atCommit []deferred // PostgreSQL: writes queued by DeferToCommit
+	failed   error      // a deferred write failed: the transaction must roll back
+	grouped  bool       // SQLite: a member of a commit group (statements ignore cancellation)
+	wrote    bool       // a statement that may write was run (group commit)
 }
 
 // AfterCommit registers fn to run after the transaction commits successfully
@@ -114,6 +121,9 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 		wq[k] = v
 	}
 	wq.Set("_txlock", "immediate")
+	// The commit group's savepoints journal the pages each member changes;
+	// keep that journal in memory rather than in a temporary file.
+	wq.Add("_pragma", "temp_store(MEMORY)")
 	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -137,7 +147,7 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{dialect: SQLite, write: w, read: r, url: path, stmts: newStmtCache(w)}, nil
+	return &DB{dialect: SQLite, write: w, read: r, url: path, stmts: newStmtCache(w), commit: &committer{}}, nil
 }
 
 // Dialect reports the engine.
@@ -191,12 +201,31 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	return err
 }
 
-func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	stx, err := db.write.BeginTx(ctx, nil)
+func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.commit != nil {
+		return db.groupTx(ctx, fn)
+	}
+	return db.soloTx(ctx, fn)
+}
+
+// soloTx runs fn in a transaction of its own.
+func (db *DB) soloTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	var stx *sql.Tx
+	var conn *sql.Conn
+	if db.dialect == Postgres {
+		// Keep the connection: deferred writes are pipelined on it.
+		if conn, err = db.write.Conn(ctx); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer conn.Close()
+		stx, err = conn.BeginTx(ctx, nil)
+	} else {
+		stx, err = db.write.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Tx: stx, Dialect: db.dialect, stmts: db.stmts}
+	tx := &Tx{Tx: stx, Dialect: db.dialect, stmts: db.stmts, conn: conn}
 	defer func() {
 		if len(tx.missed) > 0 {
 			db.stmts.prepare(ctx, tx.missed)
@@ -211,10 +240,25 @@ func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = stx.Rollback()
 		}
 	}()
-	if err = fn(tx); err != nil {
+	err = fn(tx)
+	if tx.failed != nil {
+		// A deferred write failed: that is the cause, whatever fn saw after.
+		err = tx.failed
+	}
+	if err != nil {
 		return err
 	}
-	if err = stx.Commit(); err != nil {
+	if len(tx.queue)+len(tx.atCommit) > 0 {
+		// PostgreSQL: the deferred writes and the COMMIT in one round trip.
+		// database/sql still sees an open transaction: end it (rolling back
+		// the empty transaction begun after the COMMIT, else the real one).
+		_, cerr := tx.commitPipelined(ctx)
+		_ = stx.Rollback()
+		if cerr != nil {
+			err = cerr
+			return err
+		}
+	} else if err = stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	for _, f := range tx.after {

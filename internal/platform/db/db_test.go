@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,6 +145,102 @@ func TestConcurrentWritersAllCommit(t *testing.T) {
 		d.Read().QueryRowContext(ctx, `SELECT n FROM counter WHERE k = 'c'`).Scan(&n)
 		if n != 40 {
 			t.Fatalf("counter = %d, want 40 (lost update)", n)
+		}
+	})
+}
+
+var errNoRow = errors.New("guard matched no row")
+
+// Deferred writes run in order with the transaction's other statements (on
+// PostgreSQL they are sent together, in one round trip, when the next
+// statement needs them or before the commit), and a refused or failed one
+// fails the whole transaction even if fn carries on.
+func TestDeferredWritesKeepOrderAndFailTheTransaction(t *testing.T) {
+	dbtest.Each(t, testMigs, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		guard := func(n int64) error {
+			if n == 0 {
+				return errNoRow
+			}
+			return nil
+		}
+		// Queued writes are seen by the next read, and committed.
+		after := false
+		err := d.Tx(ctx, func(tx *db.Tx) error {
+			tx.AfterCommit(func() { after = true })
+			for _, name := range []string{"a", "b"} {
+				if err := tx.Defer(ctx, nil, "insert "+name, `INSERT INTO items (name, created_at) VALUES ($1, $2)`, name, now); err != nil {
+					return err
+				}
+			}
+			if err := tx.Defer(ctx, guard, "rename", `UPDATE items SET name = 'c' WHERE name = $1`, "b"); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM items WHERE name IN ('a', 'c')`).Scan(&n); err != nil || n != 2 {
+				t.Fatalf("read after deferred writes: %d, %v; want 2", n, err)
+			}
+			return tx.Defer(ctx, nil, "insert d", `INSERT INTO items (name, created_at) VALUES ($1, $2)`, "d", now)
+		})
+		if err != nil || !after {
+			t.Fatalf("commit: %v (after-commit ran: %v)", err, after)
+		}
+		count := func() int {
+			var n int
+			d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM items`).Scan(&n)
+			return n
+		}
+		if n := count(); n != 3 {
+			t.Fatalf("%d items stored, want a, c, d", n)
+		}
+
+		// A refusal by check rolls everything back, though fn returns nil.
+		after = false
+		err = d.Tx(ctx, func(tx *db.Tx) error {
+			tx.AfterCommit(func() { after = true })
+			tx.Defer(ctx, nil, "insert e", `INSERT INTO items (name, created_at) VALUES ($1, $2)`, "e", now)
+			tx.Defer(ctx, guard, "rename", `UPDATE items SET name = 'x' WHERE name = $1`, "missing")
+			tx.Defer(ctx, nil, "insert f", `INSERT INTO items (name, created_at) VALUES ($1, $2)`, "f", now)
+			return nil
+		})
+		if !errors.Is(err, errNoRow) || after || count() != 3 {
+			t.Fatalf("refused write: %v (after-commit ran %v, %d items); want errNoRow and nothing stored", err, after, count())
+		}
+
+		// A guard that matches no row fails the transaction with its refusal,
+		// though the write travels with the COMMIT on PostgreSQL.
+		after = false
+		err = d.Tx(ctx, func(tx *db.Tx) error {
+			tx.AfterCommit(func() { after = true })
+			tx.Defer(ctx, nil, "insert g", `INSERT INTO items (name, created_at) VALUES ($1, $2)`, "g", now)
+			return tx.DeferGuard(ctx, func() error { return errNoRow }, "rename", `UPDATE items SET name = 'y' WHERE name = $1`, "missing")
+		})
+		if !errors.Is(err, errNoRow) || after || count() != 3 {
+			t.Fatalf("guarded write: %v (after-commit ran %v, %d items); want errNoRow and nothing stored", err, after, count())
+		}
+		err = d.Tx(ctx, func(tx *db.Tx) error {
+			return tx.DeferGuard(ctx, func() error { return errNoRow }, "rename", `UPDATE items SET name = 'z' WHERE name = $1`, "d")
+		})
+		var z int
+		d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM items WHERE name = 'z'`).Scan(&z)
+		if err != nil || z != 1 {
+			t.Fatalf("guarded write that matches: %v, %d renamed; want 1", err, z)
+		}
+
+		// A failing statement is reported with its context, by Flush and by
+		// the transaction, even if a later statement saw the failure first.
+		err = d.Tx(ctx, func(tx *db.Tx) error {
+			tx.Defer(ctx, nil, "insert duplicate a", `INSERT INTO items (name, created_at) VALUES ($1, $2)`, "a", now)
+			var n int
+			tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM items`).Scan(&n)
+			if ferr := tx.Flush(ctx); !db.IsUniqueViolation(ferr) {
+				t.Errorf("flush: %v, want the unique violation", ferr)
+			}
+			return nil
+		})
+		if !db.IsUniqueViolation(err) || !strings.Contains(err.Error(), "insert duplicate a") || count() != 3 {
+			t.Fatalf("failed write: %v (%d items); want the wrapped unique violation and nothing stored", err, count())
 		}
 	})
 }

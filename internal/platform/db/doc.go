@@ -10,7 +10,21 @@
 // Invariants:
 //   - On SQLite all writes go through a single connection ([DB.Tx]) with
 //     BEGIN IMMEDIATE, so writers queue instead of failing with SQLITE_BUSY; reads
-//     use a separate pool and see committed data (WAL).
+//     use a separate pool and see committed data (WAL). Transactions that queue
+//     up share one COMMIT (group commit, see group.go): each caller still gets
+//     its own success or failure, learns of success only after the COMMIT, and
+//     a failure of one never loses another's writes (those run again alone).
+//   - Writes whose result is not needed at once go through [Tx.Defer],
+//     [Tx.DeferGuard] and [Tx.DeferToCommit]. On SQLite they run at once; on
+//     PostgreSQL they are queued and sent in one round trip (a pgx pipeline)
+//     before the transaction's next statement, at [Tx.Flush], or together with
+//     the COMMIT. Order is kept; a failed or refused deferred write fails the
+//     whole transaction. A guard (a version check) is enforced by PostgreSQL
+//     itself, so it can travel with the COMMIT; a check callback cannot, and
+//     costs a round trip before the COMMIT.
+//   - fn given to [DB.Tx] may run more than once (PostgreSQL serialization
+//     retries; SQLite re-runs after a broken commit group): no side effects
+//     outside tx except through AfterCommit.
 //   - Times are stored in UTC; callers pass time.Time values and get UTC back.
 //   - Migrations are registered per module and applied in order, once, under a lock
 //     (a PostgreSQL advisory lock), so several nodes may start at the same time.

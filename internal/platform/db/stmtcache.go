@@ -78,27 +78,52 @@ func (c *stmtCache) close() {
 	}
 }
 
-// ExecContext runs query in the transaction, reusing a prepared statement on
-// SQLite.
+// ExecContext runs query in the transaction, after the writes queued by
+// [Tx.Defer], reusing a prepared statement on SQLite.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.wrote = true
+	if tx.grouped {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if !tx.flushFirst(ctx) {
+		return nil, tx.failed
+	}
 	if st := tx.stmt(query); st != nil {
 		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return tx.Tx.ExecContext(ctx, query, args...)
 }
 
-// QueryContext runs query in the transaction, reusing a prepared statement on
-// SQLite.
+// QueryContext runs query in the transaction, after the writes queued by
+// [Tx.Defer], reusing a prepared statement on SQLite.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !isSelect(query) {
+		tx.wrote = true // INSERT ... RETURNING
+	}
+	if tx.grouped {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if !tx.flushFirst(ctx) {
+		return nil, tx.failed
+	}
 	if st := tx.stmt(query); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return tx.Tx.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext runs query in the transaction, reusing a prepared statement
-// on SQLite.
+// QueryRowContext runs query in the transaction, after the writes queued by
+// [Tx.Defer], reusing a prepared statement on SQLite.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if !isSelect(query) {
+		tx.wrote = true // INSERT ... RETURNING
+	}
+	if tx.grouped {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if !tx.flushFirst(ctx) {
+		return tx.failedRow(ctx, query, args...)
+	}
 	if st := tx.stmt(query); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
@@ -115,4 +140,31 @@ func (tx *Tx) stmt(query string) *sql.Stmt {
 		tx.missed = append(tx.missed, query)
 	}
 	return st
+}
+
+// isSelect reports whether query is a plain SELECT, which writes nothing.
+func isSelect(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
+}
+
+// PrepareContext prepares a statement in the transaction, after the writes
+// queued by [Tx.Defer]. The statement may write: the transaction counts as
+// having written (see group commit).
+func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	tx.wrote = true
+	if tx.grouped {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if !tx.flushFirst(ctx) {
+		return nil, tx.failed
+	}
+	return tx.Tx.PrepareContext(ctx, query)
+}
+
+// StmtContext returns stmt for use in the transaction. It may write: the
+// transaction counts as having written (see group commit).
+func (tx *Tx) StmtContext(ctx context.Context, stmt *sql.Stmt) *sql.Stmt {
+	tx.wrote = true
+	return tx.Tx.StmtContext(ctx, stmt)
 }

@@ -8,7 +8,8 @@
 // at least once:
 //
 //   - Publish writes the event and one delivery row per subscription known for the
-//     topic, in the caller's transaction. A subscription is known once a
+//     topic, in the caller's transaction (on PostgreSQL as one deferred statement,
+//     [db.Tx.Defer], sent with the transaction's other deferred writes). A subscription is known once a
 //     Dispatcher that declares it has called [Dispatcher.Register] (Run does so);
 //     a subscriber added later does not receive events published before that.
 //     Call Register at start-up, before the node accepts requests.

@@ -75,21 +75,36 @@ func Publish(ctx context.Context, tx *db.Tx, ev Event) error {
 		at = time.Now()
 	}
 	at = at.UTC()
-	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO outbox_events (topic, event_key, payload, created_at)
-VALUES ($1, $2, $3, $4) RETURNING id`, ev.Topic, ev.Key, string(payload), at).Scan(&id)
-	if err != nil {
+	wake := func(n int64) error {
+		if n > 0 {
+			tx.AfterCommit(wakeups.notify)
+		}
+		return nil
+	}
+	if tx.Dialect == db.Postgres {
+		// One statement, queued with the transaction's other deferred writes
+		// (without a check, so that it may travel with the COMMIT); the
+		// dispatchers are woken even if the topic has no subscriber.
+		tx.AfterCommit(wakeups.notify)
+		return tx.Defer(ctx, nil, "publish "+ev.Topic+" "+ev.Key, `WITH e AS (
+	INSERT INTO outbox_events (topic, event_key, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id)
+INSERT INTO outbox_deliveries (event_id, subscription_id, status, attempts, next_at, last_error)
+SELECT e.id, s.id, 'pending', 0, $4, '' FROM e, outbox_subscriptions s WHERE s.topic = $1`, ev.Topic, ev.Key, string(payload), at)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_events (topic, event_key, payload, created_at)
+VALUES ($1, $2, $3, $4)`, ev.Topic, ev.Key, string(payload), at); err != nil {
 		return fmt.Errorf("publish %s %s: %w", ev.Topic, ev.Key, err)
 	}
+	// The single write connection runs nothing between the two statements,
+	// and AUTOINCREMENT ids only grow: the newest event is this one. (Not
+	// last_insert_rowid(), which moves with each delivery inserted.)
 	res, err := tx.ExecContext(ctx, `INSERT INTO outbox_deliveries (event_id, subscription_id, status, attempts, next_at, last_error)
-SELECT $1, id, 'pending', 0, $2, '' FROM outbox_subscriptions WHERE topic = $3`, id, at, ev.Topic)
+SELECT (SELECT max(id) FROM outbox_events), id, 'pending', 0, $1, '' FROM outbox_subscriptions WHERE topic = $2`, at, ev.Topic)
 	if err != nil {
 		return fmt.Errorf("publish %s %s: deliveries: %w", ev.Topic, ev.Key, err)
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		tx.AfterCommit(wakeups.notify)
-	}
-	return nil
+	n, _ := res.RowsAffected()
+	return wake(n)
 }
 
 // Migrations returns the schema of the outbox (module "outbox").

@@ -5,7 +5,9 @@
 // A module calls [Schedule] inside its own transaction, so a timer exists if and
 // only if the change that needs it committed. A timer is named by (kind, key):
 // scheduling the same pair again replaces the due time and payload, and [Cancel]
-// removes it. A [Scheduler] (one per node, any number of nodes) fires due timers:
+// removes it. [Set] is Schedule without returning the id; it and Cancel are
+// deferred writes ([db.Tx.Defer]): on PostgreSQL they travel with the
+// transaction's other deferred writes in one round trip. A [Scheduler] (one per node, any number of nodes) fires due timers:
 //
 //   - It claims due timers with a lease (claimed_until) and a claim token, with
 //     FOR UPDATE SKIP LOCKED on PostgreSQL, so in normal operation each timer

@@ -55,37 +55,61 @@ func (t Timer) Decode(v any) error {
 // Schedule creates the timer (t.Kind, t.Key) in the caller's transaction, or
 // replaces its due time and payload if it exists (also reviving a dead timer),
 // and returns its id. Schedulers in this process are woken after the commit.
+// Callers that do not need the id use [Set], which saves a round trip on
+// PostgreSQL.
 func Schedule(ctx context.Context, tx *db.Tx, t Timer) (int64, error) {
-	if t.Kind == "" || t.Key == "" || t.DueAt.IsZero() {
-		return 0, fmt.Errorf("%w: timer needs a kind, a key and a due time (%q, %q)", ErrInvalid, t.Kind, t.Key)
-	}
-	payload, err := json.Marshal(t.Payload)
+	args, err := scheduleArgs(t)
 	if err != nil {
-		return 0, fmt.Errorf("schedule timer %s/%s: encode payload: %w", t.Kind, t.Key, err)
+		return 0, err
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO timers
-	(kind, timer_key, due_at, next_at, payload, status, attempts, last_error, scheduled_at)
-VALUES ($1, $2, $3, $3, $4, 'pending', 0, '', $5)
-ON CONFLICT (timer_key, kind) DO UPDATE SET
-	due_at = excluded.due_at, next_at = excluded.next_at, payload = excluded.payload,
-	status = 'pending', attempts = 0, claimed_until = NULL, claim_token = NULL,
-	last_error = '', scheduled_at = excluded.scheduled_at
-RETURNING id`, t.Kind, t.Key, t.DueAt.UTC(), string(payload), time.Now().UTC()).Scan(&id)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, scheduleSQL+` RETURNING id`, args...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("schedule timer %s/%s: %w", t.Kind, t.Key, err)
 	}
 	tx.AfterCommit(wakeups.notify)
 	return id, nil
 }
 
-// Cancel deletes the timer (kind, key) in the caller's transaction. Cancelling a
-// timer that does not exist (or already fired) is not an error.
-func Cancel(ctx context.Context, tx *db.Tx, kind, key string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM timers WHERE timer_key = $1 AND kind = $2`, key, kind); err != nil {
-		return fmt.Errorf("cancel timer %s/%s: %w", kind, key, err)
+// Set is [Schedule] without the id: the write is deferred ([db.Tx.Defer]),
+// so on PostgreSQL it is sent with the transaction's other deferred writes
+// in one round trip; its error may then be reported when they are sent.
+func Set(ctx context.Context, tx *db.Tx, t Timer) error {
+	args, err := scheduleArgs(t)
+	if err != nil {
+		return err
 	}
+	if err := tx.Defer(ctx, nil, "schedule timer "+t.Kind+"/"+t.Key, scheduleSQL, args...); err != nil {
+		return err
+	}
+	tx.AfterCommit(wakeups.notify)
 	return nil
+}
+
+const scheduleSQL = `INSERT INTO timers
+	(kind, timer_key, due_at, next_at, payload, status, attempts, last_error, scheduled_at)
+VALUES ($1, $2, $3, $3, $4, 'pending', 0, '', $5)
+ON CONFLICT (timer_key, kind) DO UPDATE SET
+	due_at = excluded.due_at, next_at = excluded.next_at, payload = excluded.payload,
+	status = 'pending', attempts = 0, claimed_until = NULL, claim_token = NULL,
+	last_error = '', scheduled_at = excluded.scheduled_at`
+
+func scheduleArgs(t Timer) ([]any, error) {
+	if t.Kind == "" || t.Key == "" || t.DueAt.IsZero() {
+		return nil, fmt.Errorf("%w: timer needs a kind, a key and a due time (%q, %q)", ErrInvalid, t.Kind, t.Key)
+	}
+	payload, err := json.Marshal(t.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("schedule timer %s/%s: encode payload: %w", t.Kind, t.Key, err)
+	}
+	return []any{t.Kind, t.Key, t.DueAt.UTC(), string(payload), time.Now().UTC()}, nil
+}
+
+// Cancel deletes the timer (kind, key) in the caller's transaction. Cancelling a
+// timer that does not exist (or already fired) is not an error. The write is
+// deferred ([db.Tx.Defer]): on PostgreSQL its error may be reported when the
+// transaction's deferred writes are sent.
+func Cancel(ctx context.Context, tx *db.Tx, kind, key string) error {
+	return tx.Defer(ctx, nil, "cancel timer "+kind+"/"+key, `DELETE FROM timers WHERE timer_key = $1 AND kind = $2`, key, kind)
 }
 
 // Migrations returns the schema of the timers (module "timer").
