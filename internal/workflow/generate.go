@@ -32,9 +32,14 @@ type GenerateOptions struct {
 	// First (default 0).
 	Prefix string
 	First  int
+	// Closed makes ended cases instead (returned, refused, withdrawn… in
+	// the definition's final states), with no work items: the dossiers of
+	// earlier years that stay in the tables.
+	Closed bool
 }
 
-// Generate creates count open cases directly in the tables (bulk inserts of
+// Generate creates count open cases (or ended ones, with opt.Closed)
+// directly in the tables (bulk inserts of
 // 500 per statement, one transaction per batch), spread over the main-path
 // states of the definition that people work (not forks, joins or final
 // states), with consistent work items. It exists for benchmarks and load
@@ -69,7 +74,12 @@ func Generate(ctx context.Context, s *Service, count int, opt GenerateOptions) e
 	var states []*State
 	for i := range def.States {
 		st := &def.States[i]
-		if _, inBranch := def.InBranch(st.Key); !inBranch && (st.Kind == KindNormal || st.Kind == KindPaused) && len(st.Roles) > 0 {
+		_, inBranch := def.InBranch(st.Key)
+		switch {
+		case inBranch:
+		case opt.Closed && st.Kind == KindFinal:
+			states = append(states, st)
+		case !opt.Closed && (st.Kind == KindNormal || st.Kind == KindPaused) && len(st.Roles) > 0:
 			states = append(states, st)
 		}
 	}
@@ -122,6 +132,16 @@ func generateCase(s *Service, def *Definition, states []*State, opt GenerateOpti
 	}
 	if st.Key == def.ClockStops && !c.ClockStartedAt.IsZero() {
 		c.FinishedAt = c.StateEnteredAt
+	}
+	if st.Kind == KindFinal {
+		// Ended months or years ago, within its time.
+		c.StartedAt = ts(now.Add(-time.Duration(30+rng.Int64N(700)) * day))
+		c.ClockStartedAt = c.StartedAt.Add(time.Hour)
+		c.DueAt = c.StartedAt.Add(14 * day)
+		c.FinishedAt = c.StartedAt.Add(time.Duration(1+rng.Int64N(13)) * day)
+		c.StateEnteredAt, c.EndedAt, c.StateDueAt = c.FinishedAt, c.FinishedAt, time.Time{}
+		c.Outcome = st.Key
+		return c, nil
 	}
 	x := &txn{s: s, def: def, c: c}
 	return c, x.mainItems()
