@@ -402,11 +402,8 @@ func addUnits(ctx context.Context, tx *db.Tx, id int64, units ...string) error {
 	if len(vals) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO dossier_units (unit, dossier_id) VALUES `+strings.Join(vals, ", ")+
-		` ON CONFLICT (unit, dossier_id) DO NOTHING`, args...); err != nil {
-		return fmt.Errorf("dossier units: %w", err)
-	}
-	return nil
+	return tx.Defer(ctx, nil, "dossier units", `INSERT INTO dossier_units (unit, dossier_id) VALUES `+strings.Join(vals, ", ")+
+		` ON CONFLICT (unit, dossier_id) DO NOTHING`, args...)
 }
 
 func dossierUnits(ctx context.Context, q db.Querier, id int64) ([]string, error) {
@@ -464,11 +461,10 @@ func insertComponents(ctx context.Context, tx *db.Tx, id int64, p catalog.Proced
 		}
 		vals = append(vals, "($1, "+strings.Join(ph, ", ")+")")
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO dossier_components (dossier_id, n, name, required, form, quantity, provided,
-	provided_quantity, reused, reuse_ref, note) VALUES `+strings.Join(vals, ", "), args...); err != nil {
-		return fmt.Errorf("insert components: %w", err)
-	}
-	return nil
+	// Deferred: on PostgreSQL it travels with the next statement or the
+	// commit (no round trip of its own).
+	return tx.Defer(ctx, nil, "insert components", `INSERT INTO dossier_components (dossier_id, n, name, required, form, quantity, provided,
+	provided_quantity, reused, reuse_ref, note) VALUES `+strings.Join(vals, ", "), args...)
 }
 
 // supplyComponent records what was newly provided for an existing
@@ -516,19 +512,19 @@ FROM dossier_files WHERE dossier_id = $1 AND component = $2 AND name = $3 ORDER 
 	}
 	f.Version = cur.Version + 1
 	f.AddedAt = ts(f.AddedAt)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO dossier_files (dossier_id, component, name, version, hash, size, media_type,
+	if err := tx.Defer(ctx, nil, fmt.Sprintf("add file %q", f.Name), `INSERT INTO dossier_files (dossier_id, component, name, version, hash, size, media_type,
 	digitized, reused, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		id, n, f.Name, f.Version, f.Hash, f.Size, f.MediaType, f.Digitized, f.Reused, f.AddedBy, f.AddedAt); err != nil {
-		return File{}, fmt.Errorf("add file %q: %w", f.Name, err)
+		return File{}, err
 	}
 	return f, nil
 }
 
 func insertFees(ctx context.Context, tx *db.Tx, id int64, fees []catalog.Fee) error {
 	for i, f := range fees {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dossier_fees (dossier_id, n, name, amount, stage, status, reference)
+		if err := tx.Defer(ctx, nil, fmt.Sprintf("insert fee %d", i+1), `INSERT INTO dossier_fees (dossier_id, n, name, amount, stage, status, reference)
 VALUES ($1, $2, $3, $4, $5, $6, '')`, id, i+1, f.Name, f.Amount, string(f.PaidAt), string(FeeUnpaid)); err != nil {
-			return fmt.Errorf("insert fee %d: %w", i+1, err)
+			return err
 		}
 	}
 	return nil
