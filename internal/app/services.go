@@ -206,6 +206,17 @@ func (a *App) routeServices(mux *http.ServeMux, catPages *catalog.Pages) error {
 	if a.Postal != nil {
 		postal.NewHandlers(a.Postal).Routes(mux)
 		pcfg.PostalDelivery = true
+		pcfg.Shipments = func(ctx context.Context, code string) ([]portal.Shipment, error) {
+			ss, err := a.Postal.ForDossier(ctx, code)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]portal.Shipment, 0, len(ss))
+			for _, s := range ss {
+				out = append(out, portal.Shipment{TrackingCode: s.TrackingCode, Status: s.Status.Label(), At: s.StatusAt})
+			}
+			return out, nil
+		}
 	}
 	if a.National != nil {
 		h := nationalportal.NewHandlers(a.National, a.Outbox.Stats)

@@ -267,5 +267,7 @@ func TestResultByPost(t *testing.T) {
 		if err != nil || got.ReturnMethod != "post" || got.DeliveryAddress != "5 Trần Hưng Đạo, phường Tân Phú" {
 			t.Fatalf("dossier %q: %+v %v", code, got, err)
 		}
+		page := e.get("/my/dossiers/"+code, who)
+		mustContain(t, "dossier page", page.body, `id="shipments"`, "EB123456789VN", "Đang phát")
 	})
 }

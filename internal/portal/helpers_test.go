@@ -148,6 +148,9 @@ func newEnv(t testing.TB, d *db.DB) *env {
 	}
 	pages, err := portal.NewPages(portal.Config{Dossiers: svc, Catalog: cat, DB: d, Shell: shell, ErrorPage: wh.ErrorPage,
 		DeskAgency: center, DeskUnit: desk, Profiles: people, Stats: st, Now: c.Now, Documents: e.store, PostalDelivery: true,
+		Shipments: func(ctx context.Context, code string) ([]portal.Shipment, error) {
+			return []portal.Shipment{{TrackingCode: "EB123456789VN", Status: "Đang phát", At: c.Now()}}, nil
+		},
 		PayURL: func(code string, n int) string {
 			return fmt.Sprintf("/payments/start?dossier=%s&fee=%d", url.QueryEscape(code), n)
 		}})

@@ -77,6 +77,8 @@ type dossierView struct {
 	Reason      string
 	Comment     string
 	Scores      map[string]int
+	// Shipments are the postal dispatches of the result.
+	Shipments []Shipment
 	// Forms are the forms the applicant was given (receipt, supplement
 	// request, refusal, apology letter, stop notice), as PDF.
 	Forms []formLink
@@ -172,6 +174,11 @@ func (p *Pages) dossierView(r *http.Request, code string, pr *identity.Principal
 			fv.PayURL = p.cfg.PayURL(d.Code, f.N)
 		}
 		v.Fees = append(v.Fees, fv)
+	}
+	if p.cfg.Shipments != nil && d.ReturnMethod == dossier.ReturnByPost {
+		if v.Shipments, err = p.cfg.Shipments(ctx, d.Code); err != nil {
+			return nil, err
+		}
 	}
 	if v.Ended {
 		if v.Rating, err = p.cfg.Dossiers.RatingOf(ctx, code, pr.PersonID); err != nil {

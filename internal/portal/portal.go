@@ -30,6 +30,14 @@ type Profiles interface {
 	GetPerson(ctx context.Context, id string) (identity.Person, error)
 }
 
+// Shipment is the postal dispatch of a dossier's result, as the applicant
+// sees it.
+type Shipment struct {
+	TrackingCode string
+	Status       string // in the applicant's words
+	At           time.Time
+}
+
 // StoredDoc is a document of the applicant's personal data store that can
 // be cited in a new dossier instead of uploading it again (§10).
 type StoredDoc struct {
@@ -95,6 +103,9 @@ type Config struct {
 	// PostalDelivery offers the result by post on the application form
 	// (when the postal carrier is configured).
 	PostalDelivery bool
+	// Shipments, when set, lists the postal shipments of a dossier's
+	// result (tracking code and status) on the applicant's page.
+	Shipments func(ctx context.Context, code string) ([]Shipment, error)
 	// Now is the clock (drafts' times, statistics' period); nil: time.Now.
 	Now func() time.Time
 }
