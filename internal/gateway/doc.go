@@ -16,7 +16,12 @@
 //     and changed through [Manager], which validates and audits every change.
 //   - [Runtime]: the data plane, an http.Handler built by [NewRuntime] from a
 //     *db.DB and a [Config]; [Runtime.Run] follows the registry revision.
-//   - [MessageLog]: the exchange log, written in group commits, hash-chained
+//   - [DirectTransport]: reaches plain-http backends for GET and HEAD on the
+//     handler's goroutine (kept-alive connections, one retry on a
+//     connection the backend closed while idle); everything else goes to
+//     an http.Transport ([NewTransport]).
+//   - [MessageLog]: the exchange log, written in group commits (multi-row
+//     INSERTs, everything queued during the previous commit), hash-chained
 //     per node and batch-signed ([Key]); [Export], [Verify], [VerifyDB], [Search].
 //   - [PubSub]: topics, webhook subscriptions, at-least-once deliveries with
 //     retries, dead letters, replay, idempotency keys; [ReplayGuard] for receivers.
@@ -34,6 +39,12 @@
 //     record is committed, so no acknowledged exchange is missing from the log.
 //   - Record i of a node holds the hash of record i-1; batches cover each
 //     node's chain without gaps, and each batch's Merkle root is signed.
+//     The writer keeps its chain head in memory and moves the head row only
+//     with a guarded UPDATE (seq and hash as it knows them), so a second
+//     process writing as the same node makes it re-read the head, never
+//     fork the chain. The canonical JSON of a record, which its hash
+//     covers, is exactly encoding/json's (appendCanonical, tested against
+//     json.Marshal).
 //   - Quota usage lives in SQL per window; nodes lease tokens in chunks, so
 //     the sum over nodes never exceeds a limit. Concurrency limits are per node.
 //   - Bodies are streamed, never buffered (at most 64 KiB kept when a service
@@ -41,6 +52,6 @@
 //
 // The domain files (ids.go, gateway.go, xroad.go) import neither SQL nor HTTP
 // handlers' packages; store.go, msglog.go, limits.go and pubsub.go hold the
-// SQL; runtime.go, auth.go and meta.go the data plane; api.go and ui.go the
+// SQL; runtime.go, direct.go, auth.go and meta.go the data plane; api.go and ui.go the
 // management plane.
 package gateway

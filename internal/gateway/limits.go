@@ -41,9 +41,9 @@ const vnOffset = 7 * 3600
 
 // refund gives back a token taken in window (when a later check refused
 // the call), to this node's lease.
-func (q *quotaLimiter) refund(client, service, kind string, window int64) {
+func (q *quotaLimiter) refund(key, kind string, window int64) {
 	q.mu.Lock()
-	l := q.leases[client+"|"+service+"|"+kind]
+	l := q.leases[key+"|"+kind]
 	q.mu.Unlock()
 	if l == nil {
 		return
@@ -67,7 +67,9 @@ func (q *quotaLimiter) window(kind string) int64 {
 // take spends one call of client on service against limit for the window
 // kind ("s" per second, "d" per day). It returns ok=false and the seconds
 // until the window ends when the limit is reached.
-func (q *quotaLimiter) take(ctx context.Context, client, service, kind string, limit int64) (bool, int, error) {
+//
+// key is client + "|" + service.
+func (q *quotaLimiter) take(ctx context.Context, key, client, service, kind string, limit int64) (bool, int, error) {
 	now := q.now()
 	var window int64
 	var retry int
@@ -80,7 +82,7 @@ func (q *quotaLimiter) take(ctx context.Context, client, service, kind string, l
 		window = local / 86400
 		retry = int(86400 - local%86400)
 	}
-	key := client + "|" + service + "|" + kind
+	key += "|" + kind
 	q.mu.Lock()
 	l := q.leases[key]
 	if l == nil {
@@ -184,12 +186,12 @@ func (q *quotaLimiter) usage(ctx context.Context, client, service string) (perSe
 // admit applies the client's quota on the service: concurrency on this
 // node, then the shared rate and daily windows.
 func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fault {
-	q, ok := snap.quotas[ex.client.String()+"|"+ex.service.Unversioned().String()]
+	q, ok := snap.quotas[ex.qkey]
 	if !ok {
 		return nil
 	}
 	if q.MaxConcurrent > 0 {
-		v, _ := rt.conc.LoadOrStore(ex.client.String()+"|"+ex.service.Unversioned().String(), new(atomic.Int64))
+		v, _ := rt.conc.LoadOrStore(ex.qkey, new(atomic.Int64))
 		if v.(*atomic.Int64).Add(1) > q.MaxConcurrent {
 			v.(*atomic.Int64).Add(-1)
 			f := fault(http.StatusTooManyRequests, FaultQuota, fmt.Sprintf("at most %d calls at a time", q.MaxConcurrent))
@@ -204,7 +206,7 @@ func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fau
 	var took []taken
 	refund := func() {
 		for _, t := range took {
-			rt.quotas.refund(ex.client.String(), ex.service.Unversioned().String(), t.kind, t.window)
+			rt.quotas.refund(ex.qkey, t.kind, t.window)
 		}
 	}
 	for _, w := range []struct {
@@ -216,7 +218,7 @@ func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fau
 			continue
 		}
 		win := rt.quotas.window(w.kind)
-		ok, retry, err := rt.quotas.take(ctx, ex.client.String(), ex.service.Unversioned().String(), w.kind, w.limit)
+		ok, retry, err := rt.quotas.take(ctx, ex.qkey, ex.cs, ex.us, w.kind, w.limit)
 		if ok {
 			took = append(took, taken{w.kind, win})
 		}
@@ -244,11 +246,11 @@ func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fau
 
 // release ends a call admitted by admit.
 func (rt *Runtime) release(snap *snapshot, ex *exchange) {
-	q, ok := snap.quotas[ex.client.String()+"|"+ex.service.Unversioned().String()]
+	q, ok := snap.quotas[ex.qkey]
 	if !ok || q.MaxConcurrent <= 0 {
 		return
 	}
-	if v, ok := rt.conc.Load(ex.client.String() + "|" + ex.service.Unversioned().String()); ok {
+	if v, ok := rt.conc.Load(ex.qkey); ok {
 		v.(*atomic.Int64).Add(-1)
 	}
 }

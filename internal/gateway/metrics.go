@@ -38,11 +38,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes int64) {
-	svc := ex.service.Unversioned().String()
+	svc := ex.us
 	if ex.svc == nil && !ex.peer {
 		svc = "unknown" // keep label cardinality bounded by the registry
 	}
-	client := ex.client.String()
+	client := ex.cs
 	if ex.client.Instance == "" {
 		client = "unauthenticated"
 	}

@@ -20,6 +20,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -55,12 +57,120 @@ type Record struct {
 
 // computeHash returns the hex SHA-256 of the record's canonical JSON
 // (encoding/json in field order, Hash empty, times in UTC microseconds).
+// The JSON is built by appendCanonical, which writes the same bytes as
+// json.Marshal without reflection.
 func (r Record) computeHash() string {
 	r.Hash = ""
 	r.At, r.DoneAt = r.At.UTC().Truncate(time.Microsecond), r.DoneAt.UTC().Truncate(time.Microsecond)
-	b, _ := json.Marshal(r)
+	bp := hashBufPool.Get().(*[]byte)
+	b := r.appendCanonical((*bp)[:0])
 	s := sha256.Sum256(b)
+	*bp = b[:0]
+	if cap(b) <= 256<<10 {
+		hashBufPool.Put(bp)
+	}
 	return hex.EncodeToString(s[:])
+}
+
+var hashBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// appendCanonical appends what json.Marshal(r) returns (a test holds the
+// two equal).
+func (r *Record) appendCanonical(b []byte) []byte {
+	str := func(b []byte, key, v string) []byte {
+		b = append(b, key...)
+		return appendJSONString(b, v)
+	}
+	num := func(b []byte, key string, v int64) []byte {
+		b = append(b, key...)
+		return strconv.AppendInt(b, v, 10)
+	}
+	tm := func(b []byte, key string, t time.Time) []byte {
+		b = append(b, key...)
+		j, err := t.MarshalJSON()
+		if err != nil { // a year out of range: json.Marshal fails too
+			return append(b, "null"...)
+		}
+		return append(b, j...)
+	}
+	b = str(b, `{"node":`, r.Node)
+	b = num(b, `,"seq":`, r.Seq)
+	b = tm(b, `,"at":`, r.At)
+	b = tm(b, `,"done_at":`, r.DoneAt)
+	b = str(b, `,"client":`, r.Client)
+	b = str(b, `,"service":`, r.Service)
+	b = str(b, `,"message_id":`, r.MessageID)
+	b = str(b, `,"request_id":`, r.RequestID)
+	b = str(b, `,"user_id":`, r.UserID)
+	b = str(b, `,"issue":`, r.Issue)
+	b = str(b, `,"method":`, r.Method)
+	b = str(b, `,"path":`, r.Path)
+	b = num(b, `,"status":`, int64(r.Status))
+	b = str(b, `,"error_type":`, r.ErrorType)
+	b = num(b, `,"request_bytes":`, r.RequestBytes)
+	b = num(b, `,"response_bytes":`, r.ResponseBytes)
+	b = str(b, `,"request_hash":`, r.RequestHash)
+	b = str(b, `,"response_hash":`, r.ResponseHash)
+	b = str(b, `,"request_body":`, r.RequestBody)
+	b = str(b, `,"response_body":`, r.ResponseBody)
+	b = str(b, `,"prev_hash":`, r.PrevHash)
+	b = str(b, `,"hash":`, r.Hash)
+	return append(b, '}')
+}
+
+// appendJSONString appends s quoted as encoding/json does by default:
+// HTML-safe (<, >, & escaped), invalid UTF-8 as \ufffd, U+2028 and U+2029
+// escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Batch is a signed Merkle root over records first..last of a node.
@@ -186,18 +296,41 @@ type LogConfig struct {
 
 // MessageLog is the tamper-evident log of exchanges. Append hands a record
 // to one writer goroutine, which writes everything waiting in one
-// transaction (group commit) and answers every caller after the commit:
-// an appended record is durable when Append returns nil.
+// transaction (group commit: multi-row INSERTs, one head update) and
+// answers every caller after the commit: an appended record is durable
+// when Append returns nil.
 type MessageLog struct {
 	db  *db.DB
 	cfg LogConfig
 	in  chan *pending
+
+	// The head of the node's chain as last committed; owned by the writer
+	// goroutine. headOK false: read it from the database first.
+	headOK   bool
+	headSeq  int64
+	headHash string
+	args     []any // reused INSERT arguments (writer goroutine)
+
+	records, commits atomic.Int64
+}
+
+// LogStats counts what a [MessageLog] wrote since it started.
+type LogStats struct {
+	// Records committed, and Commits (transactions) holding them.
+	Records, Commits int64
+}
+
+// Stats returns the records and commits written so far.
+func (l *MessageLog) Stats() LogStats {
+	return LogStats{Records: l.records.Load(), Commits: l.commits.Load()}
 }
 
 type pending struct {
 	rec  Record
 	done chan error
 }
+
+var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan error, 1)} }}
 
 // NewMessageLog returns the log; Run must be running for Append to return.
 func NewMessageLog(d *db.DB, cfg LogConfig) (*MessageLog, error) {
@@ -224,14 +357,21 @@ func NewMessageLog(d *db.DB, cfg LogConfig) (*MessageLog, error) {
 
 // Append records rec and returns once it is committed.
 func (l *MessageLog) Append(ctx context.Context, rec Record) error {
-	p := &pending{rec: rec, done: make(chan error, 1)}
+	p := pendingPool.Get().(*pending)
+	p.rec = rec
 	select {
 	case l.in <- p:
 	case <-ctx.Done():
+		p.rec = Record{}
+		pendingPool.Put(p)
 		return ctx.Err()
 	}
 	// The exchange is over: wait for the commit even if the client left.
-	return <-p.done
+	err := <-p.done
+	// The writer no longer touches p once it has answered.
+	p.rec = Record{}
+	pendingPool.Put(p)
+	return err
 }
 
 // Run writes and signs until ctx ends, then writes what is queued, signs
@@ -263,12 +403,16 @@ func (l *MessageLog) Run(ctx context.Context) {
 				l.cfg.Logger.Error("gateway: sign message log", "err", err)
 			}
 		case p := <-l.in:
+			// No timer: what queued up while the previous batch was
+			// being written goes now, so a commit never waits for
+			// records that may not come (latency stays one commit).
 			batch = l.drain(append(batch[:0], p))
 			l.write(ctx, batch)
 		}
 	}
 }
 
+// drain adds to batch what is waiting, without blocking.
 func (l *MessageLog) drain(batch []*pending) []*pending {
 	for len(batch) < l.cfg.MaxBatch {
 		select {
@@ -287,56 +431,174 @@ func (l *MessageLog) write(ctx context.Context, batch []*pending) {
 		if err = l.insert(context.WithoutCancel(ctx), batch); err == nil {
 			break
 		}
+		// The head may be what failed (another process writing as this
+		// node): read it again.
+		l.headOK = false
 		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	if err == nil {
+		l.records.Add(int64(len(batch)))
+		l.commits.Add(1)
 	}
 	for _, p := range batch {
 		p.done <- err
 	}
 }
 
+// insert writes batch in one transaction: the chain continues from the
+// head known in memory, checked by a guarded UPDATE of the head row (it
+// is read again only when another writer moved it), then the records go
+// in multi-row INSERTs of fixed sizes (prepared once each).
 func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
-	return l.db.Tx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_msglog_head (node, seq, hash, signed_seq) VALUES ($1, 0, $2, 0) ON CONFLICT (node) DO NOTHING`,
-			l.cfg.Node, genesis); err != nil {
-			return fmt.Errorf("message log head: %w", err)
-		}
-		lock := ""
-		if tx.Dialect == db.Postgres {
-			lock = " FOR UPDATE"
-		}
-		var seq int64
-		var prev string
-		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM gateway_msglog_head WHERE node = $1`+lock, l.cfg.Node).Scan(&seq, &prev); err != nil {
-			return fmt.Errorf("message log head: %w", err)
-		}
-		for _, p := range batch {
-			r := &p.rec
-			seq++
-			r.Node, r.Seq, r.PrevHash = l.cfg.Node, seq, prev
-			r.At, r.DoneAt = r.At.UTC().Truncate(time.Microsecond), r.DoneAt.UTC().Truncate(time.Microsecond)
-			r.Hash = r.computeHash()
-			prev = r.Hash
-		}
-		// One prepared statement per record: on SQLite the statement cache
-		// makes this faster than multi-row INSERTs of varying size.
-		for _, p := range batch {
-			r := &p.rec
-			if _, err := tx.ExecContext(ctx, insertRecord, r.Node, r.Seq, r.At, r.DoneAt, r.Client, r.Service, r.MessageID, r.RequestID, r.UserID, r.Issue,
-				r.Method, r.Path, r.Status, r.ErrorType, r.RequestBytes, r.ResponseBytes, r.RequestHash, r.ResponseHash, r.RequestBody, r.ResponseBody,
-				r.PrevHash, r.Hash, r.DoneAt.Sub(r.At).Microseconds()); err != nil {
-				return fmt.Errorf("message log insert %d: %w", r.Seq, err)
+	var newSeq int64
+	var newHash string
+	err := l.db.Tx(ctx, func(tx *db.Tx) error {
+		seq, prev, known := l.headSeq, l.headHash, l.headOK
+		if !known {
+			var err error
+			if seq, prev, err = l.readHead(ctx, tx); err != nil {
+				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3`, seq, prev, l.cfg.Node)
-		return err
+		chain := func() {
+			s, h := seq, prev
+			for _, p := range batch {
+				r := &p.rec
+				s++
+				r.Node, r.Seq, r.PrevHash = l.cfg.Node, s, h
+				r.At, r.DoneAt = r.At.UTC().Truncate(time.Microsecond), r.DoneAt.UTC().Truncate(time.Microsecond)
+				r.Hash = r.computeHash()
+				h = r.Hash
+			}
+			newSeq, newHash = s, h
+		}
+		chain()
+		res, err := tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3 AND seq = $4 AND hash = $5`,
+			newSeq, newHash, l.cfg.Node, seq, prev)
+		if err != nil {
+			return fmt.Errorf("message log head: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if !known {
+				return fmt.Errorf("message log head of %s moved while it was read", l.cfg.Node)
+			}
+			// Another writer moved the head: continue from where it is.
+			if seq, prev, err = l.readHead(ctx, tx); err != nil {
+				return err
+			}
+			chain()
+			if _, err := tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3`, newSeq, newHash, l.cfg.Node); err != nil {
+				return fmt.Errorf("message log head: %w", err)
+			}
+		}
+		for rest := batch; len(rest) > 0; {
+			n := l.insertChunk(len(rest))
+			args := l.args[:0]
+			for _, p := range rest[:n] {
+				r := &p.rec
+				args = append(args, r.Node, r.Seq, r.At, r.DoneAt, r.Client, r.Service, r.MessageID, r.RequestID, r.UserID, r.Issue,
+					r.Method, r.Path, r.Status, r.ErrorType, r.RequestBytes, r.ResponseBytes, r.RequestHash, r.ResponseHash, r.RequestBody, r.ResponseBody,
+					r.PrevHash, r.Hash, r.DoneAt.Sub(r.At).Microseconds())
+			}
+			l.args = args
+			if _, err := tx.ExecContext(ctx, insertRecords[tx.Dialect][n], args...); err != nil {
+				return fmt.Errorf("message log insert %d–%d: %w", rest[0].rec.Seq, rest[n-1].rec.Seq, err)
+			}
+			rest = rest[n:]
+		}
+		return nil
 	})
+	clear(l.args[:cap(l.args)]) // do not keep the records' strings alive
+	if err != nil {
+		return err
+	}
+	l.headOK, l.headSeq, l.headHash = true, newSeq, newHash
+	return nil
+}
+
+// readHead reads (creating it if needed) the head of the node's chain,
+// locking it on PostgreSQL.
+func (l *MessageLog) readHead(ctx context.Context, tx *db.Tx) (int64, string, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_msglog_head (node, seq, hash, signed_seq) VALUES ($1, 0, $2, 0) ON CONFLICT (node) DO NOTHING`,
+		l.cfg.Node, genesis); err != nil {
+		return 0, "", fmt.Errorf("message log head: %w", err)
+	}
+	lock := ""
+	if tx.Dialect == db.Postgres {
+		lock = " FOR UPDATE"
+	}
+	var seq int64
+	var prev string
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM gateway_msglog_head WHERE node = $1`+lock, l.cfg.Node).Scan(&seq, &prev); err != nil {
+		return 0, "", fmt.Errorf("message log head: %w", err)
+	}
+	return seq, prev, nil
 }
 
 var genesis = strings.Repeat("0", 64)
 
-const insertRecord = `INSERT INTO gateway_msglog (node, seq, at, done_at, client, service, message_id, request_id, user_id, issue,
+// Multi-row INSERTs: a batch is cut into the largest row counts of its
+// engine's list that fit, so only these few statements exist (each
+// prepared once), and a big batch takes a handful of statements. The
+// SQLite driver matches each bound parameter against every argument (by
+// name for $N, a string conversion each), so SQLite statements use
+// anonymous ? parameters and stay smaller: their binding cost grows with
+// the square of the parameter count.
+var insertSizes = map[db.Dialect][]int{db.SQLite: {8, 2, 1}, db.Postgres: {64, 16, 4, 1}}
+
+func (l *MessageLog) insertChunk(n int) int {
+	for _, s := range insertSizes[l.db.Dialect()] {
+		if n >= s {
+			return s
+		}
+	}
+	return 1
+}
+
+const msglogColumns = 23
+
+// insertRecords holds the INSERT statement of each engine and row count.
+var insertRecords = func() map[db.Dialect]map[int]string {
+	out := map[db.Dialect]map[int]string{}
+	for dialect, sizes := range insertSizes {
+		m := map[int]string{}
+		for _, n := range sizes {
+			var b strings.Builder
+			if dialect == db.SQLite {
+				// OR FAIL: a failing row stops the statement without
+				// undoing the rows before it, so SQLite keeps no statement
+				// journal for the multi-row INSERT; the error still fails
+				// the whole transaction.
+				b.WriteString("INSERT OR FAIL")
+			} else {
+				b.WriteString("INSERT")
+			}
+			b.WriteString(` INTO gateway_msglog (node, seq, at, done_at, client, service, message_id, request_id, user_id, issue,
 	method, path, status, error_type, request_bytes, response_bytes, request_hash, response_hash, request_body, response_body, prev_hash, hash, duration_us)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`
+VALUES `)
+			for i := 0; i < n; i++ {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteByte('(')
+				for c := 0; c < msglogColumns; c++ {
+					if c > 0 {
+						b.WriteString(", ")
+					}
+					if dialect == db.SQLite {
+						b.WriteByte('?')
+					} else {
+						b.WriteString("$" + strconv.Itoa(i*msglogColumns+c+1))
+					}
+				}
+				b.WriteByte(')')
+			}
+			m[n] = b.String()
+		}
+		out[dialect] = m
+	}
+	return out
+}()
 
 func (l *MessageLog) registerKey(ctx context.Context) error {
 	return l.db.Tx(ctx, func(tx *db.Tx) error {

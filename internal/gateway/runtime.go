@@ -58,8 +58,9 @@ type Config struct {
 	BreakerFailures int
 	BreakerCooldown time.Duration
 	// Transport reaches backends; PeerTransport reaches peer gateways (it
-	// must present this gateway's client certificate). Defaults: a tuned
-	// http.Transport for both.
+	// must present this gateway's client certificate). Defaults: a
+	// [DirectTransport] (GET and HEAD to http backends on the handler's
+	// goroutine) over a tuned http.Transport, for both.
 	Transport     http.RoundTripper
 	PeerTransport http.RoundTripper
 	// Log records every exchange; nil records nothing.
@@ -121,7 +122,7 @@ func NewRuntime(ctx context.Context, d *db.DB, cfg Config) (*Runtime, error) {
 		cfg.BreakerCooldown = 10 * time.Second
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = NewTransport(nil)
+		cfg.Transport = NewDirectTransport(NewTransport(nil))
 	}
 	if cfg.PeerTransport == nil {
 		cfg.PeerTransport = cfg.Transport
@@ -239,6 +240,9 @@ type exchange struct {
 	start     time.Time
 	client    ClientID
 	service   ServiceID
+	cs        string // client.String()
+	us        string // service.Unversioned().String()
+	qkey      string // cs + "|" + us: quotas and concurrency
 	svc       *Service
 	version   Version
 	target    *url.URL // backend or peer URL including the service path
@@ -280,7 +284,7 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 		if f != nil {
 			return f
 		}
-		ex.client = client
+		ex.client, ex.cs = client, client.String()
 		return rt.listClients(w, r, snap)
 	}
 	if topic, isPub := strings.CutPrefix(r.URL.Path, "/pubsub/"); isPub && ValidIDPart(topic) {
@@ -310,7 +314,9 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 	if f != nil {
 		return f
 	}
-	ex.client = client
+	ex.client, ex.cs = client, client.String()
+	ex.us = sid.Unversioned().String()
+	ex.qkey = ex.cs + "|" + ex.us
 	switch sid.Code {
 	case "listMethods", "allowedMethods", "getOpenAPI":
 		if sid.Version == "" && path == "" {
@@ -320,9 +326,9 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 	if sid.Provider.Instance != rt.cfg.Instance {
 		return rt.forward(w, r, snap, ex)
 	}
-	svc := snap.services[sid.Unversioned().String()]
+	svc := snap.services[ex.us]
 	if svc == nil {
-		return fault(http.StatusNotFound, FaultUnknownService, "no service "+sid.Unversioned().String()+" is registered")
+		return fault(http.StatusNotFound, FaultUnknownService, "no service "+ex.us+" is registered")
 	}
 	ex.svc = svc
 	var v Version
@@ -351,22 +357,25 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 			w.Header().Set("Sunset", v.SunsetAt.UTC().Format(http.TimeFormat))
 		}
 	}
-	plain, _ := url.PathUnescape(path)
-	if !snap.allowed(client, sid, r.Method, plain, ex.start) {
+	plain := path
+	if strings.IndexByte(path, '%') >= 0 {
+		plain, _ = url.PathUnescape(path)
+	}
+	if !snap.allowed(ex.cs, ex.us, r.Method, plain, ex.start) {
 		return fault(http.StatusForbidden, FaultAccessDenied, "client "+client.String()+" has no access right to "+r.Method+" "+sid.Unversioned().String()+orRoot(path))
 	}
 	if f := rt.admit(r.Context(), snap, ex); f != nil {
 		return f
 	}
 	defer rt.release(snap, ex)
-	br := rt.breakerFor(sid.Unversioned().String() + "/" + v.Version)
+	br := rt.breakerFor(ex.us + "/" + v.Version)
 	if !br.allow(ex.start) {
 		f := fault(http.StatusServiceUnavailable, FaultCircuitOpen, "service "+sid.String()+" is failing; calls are paused")
 		f.RetryAfter = int(rt.cfg.BreakerCooldown / time.Second)
 		return f
 	}
-	u, err := url.Parse(v.BackendURL)
-	if err != nil {
+	u := snap.backends[v.BackendURL]
+	if u == nil {
 		return fault(http.StatusInternalServerError, FaultClientInternal, "the service's backend URL is not valid")
 	}
 	ex.target = u
@@ -472,11 +481,11 @@ func (rt *Runtime) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = ""
 	h := out.Header
 	h.Del("Authorization")
-	h.Set(HeaderClient, ex.client.String())
+	h.Set(HeaderClient, ex.cs)
 	h.Set(HeaderID, ex.messageID)
 	h.Set(HeaderRequestID, ex.requestID)
 	if !ex.peer {
-		h.Set(HeaderService, ex.service.Unversioned().String())
+		h.Set(HeaderService, ex.us)
 	}
 	if ex.issue == "" {
 		h.Del(HeaderIssue)
@@ -511,7 +520,11 @@ func (rt *Runtime) modifyResponse(resp *http.Response) error {
 	h.Set(HeaderRequestID, ex.requestID)
 	h.Set(HeaderID, ex.messageID)
 	if ex.reqBody.done() {
-		h.Set(HeaderRequestHash, base64.StdEncoding.EncodeToString(ex.reqBody.sum()))
+		if ex.reqBody.h == nil {
+			h.Set(HeaderRequestHash, emptySumB64)
+		} else {
+			h.Set(HeaderRequestHash, base64.StdEncoding.EncodeToString(ex.reqBody.sum()))
+		}
 	}
 	ex.respHash = newHashingReader(resp.Body)
 	if ex.svc != nil && ex.svc.LogBodies {
@@ -565,15 +578,15 @@ func (rt *Runtime) finish(r *http.Request, ex *exchange, w *statusWriter) {
 	if rt.cfg.Log == nil || ex.client.Instance == "" || ex.service.Code == "" {
 		return
 	}
-	rec := Record{Node: rt.cfg.Node, At: ex.start, DoneAt: end, Client: ex.client.String(), Service: ex.service.String(),
+	rec := Record{Node: rt.cfg.Node, At: ex.start, DoneAt: end, Client: ex.cs, Service: ex.service.String(),
 		MessageID: ex.messageID, RequestID: ex.requestID, UserID: ex.userID, Issue: ex.issue, Method: r.Method, Path: ex.path,
 		Status: w.status, ErrorType: ex.errType, ResponseBytes: w.n}
 	if ex.reqBody != nil {
 		rec.RequestBytes = ex.reqBody.n
-		rec.RequestHash = hex.EncodeToString(ex.reqBody.sum())
+		rec.RequestHash = ex.reqBody.sumHex()
 	}
 	if ex.respHash != nil {
-		rec.ResponseHash = hex.EncodeToString(ex.respHash.sum())
+		rec.ResponseHash = ex.respHash.sumHex()
 	}
 	if ex.svc != nil && ex.svc.LogBodies {
 		rec.RequestBody = Redact(ex.reqCap.bytes(), ex.svc.Redact)
@@ -590,7 +603,14 @@ func newID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return hex.EncodeToString(b[:4]) + "-" + hex.EncodeToString(b[4:6]) + "-" + hex.EncodeToString(b[6:8]) + "-" + hex.EncodeToString(b[8:10]) + "-" + hex.EncodeToString(b[10:])
+	var out [36]byte
+	hex.Encode(out[0:8], b[:4])
+	hex.Encode(out[9:13], b[4:6])
+	hex.Encode(out[14:18], b[6:8])
+	hex.Encode(out[19:23], b[8:10])
+	hex.Encode(out[24:], b[10:])
+	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
+	return string(out[:])
 }
 
 // statusWriter remembers the status and counts the body bytes.
@@ -635,13 +655,25 @@ type hashingReader struct {
 }
 
 func newHashingReader(r io.ReadCloser) *hashingReader {
+	if r == http.NoBody {
+		return &hashingReader{r: r} // nothing to hash: sum is emptySum
+	}
 	return &hashingReader{r: r, h: sha256.New()}
 }
+
+// emptySum is the SHA-256 of no bytes, and its hex and base64 forms.
+var (
+	emptySum    = sha256.Sum256(nil)
+	emptySumHex = hex.EncodeToString(emptySum[:])
+	emptySumB64 = base64.StdEncoding.EncodeToString(emptySum[:])
+)
 
 func (h *hashingReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.mu.Lock()
-	h.h.Write(p[:n])
+	if h.h != nil {
+		h.h.Write(p[:n])
+	}
 	h.n += int64(n)
 	if err != nil && h.err == nil {
 		h.err = err
@@ -664,7 +696,17 @@ func (h *hashingReader) done() bool {
 func (h *hashingReader) sum() []byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.h == nil {
+		return emptySum[:]
+	}
 	return h.h.Sum(nil)
+}
+
+func (h *hashingReader) sumHex() string {
+	if h.h == nil {
+		return emptySumHex
+	}
+	return hex.EncodeToString(h.sum())
 }
 
 // capture keeps the first maxCapture bytes of a body for the message log.

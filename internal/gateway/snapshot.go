@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/url"
 	"strings"
 	"time"
 )
@@ -18,15 +19,21 @@ type snapshot struct {
 	groupsOf   map[string][]string      // client id → "group:CODE"
 	quotas     map[string]Quota         // client|service
 	peers      map[string]Peer          // instance
+	backends   map[string]*url.URL      // backend URL as registered → parsed
 }
 
 func newSnapshot(r *Registry, now time.Time) *snapshot {
 	s := &snapshot{reg: r, loadedAt: now,
 		services: map[string]*Service{}, certs: map[string]Certificate{}, subsystems: map[string]*Subsystem{},
 		members: map[string]*Member{}, rights: map[string][]AccessRight{}, groupsOf: map[string][]string{},
-		quotas: map[string]Quota{}, peers: map[string]Peer{}}
+		quotas: map[string]Quota{}, peers: map[string]Peer{}, backends: map[string]*url.URL{}}
 	for i := range r.Services {
 		s.services[r.Services[i].ID.String()] = &r.Services[i]
+		for _, v := range r.Services[i].Versions {
+			if u, err := url.Parse(v.BackendURL); err == nil {
+				s.backends[v.BackendURL] = u
+			}
+		}
 	}
 	for _, c := range r.Certificates {
 		s.certs[c.Fingerprint] = c
@@ -55,12 +62,13 @@ func newSnapshot(r *Registry, now time.Time) *snapshot {
 	return s
 }
 
-// allowed reports whether client may call method on path of service at now.
-func (s *snapshot) allowed(client ClientID, service ServiceID, method, path string, now time.Time) bool {
-	cs := client.String()
+// allowed reports whether client cs may call method on path of the
+// (unversioned) service us at now.
+func (s *snapshot) allowed(cs, us, method, path string, now time.Time) bool {
 	groups := s.groupsOf[cs]
-	for i := range s.rights[service.Unversioned().String()] {
-		a := &s.rights[service.Unversioned().String()][i]
+	rights := s.rights[us]
+	for i := range rights {
+		a := &rights[i]
 		if a.Client != cs {
 			if !strings.HasPrefix(a.Client, GroupPrefix) || !contains(groups, a.Client) {
 				continue

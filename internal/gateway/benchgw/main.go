@@ -1,12 +1,18 @@
 // Command benchgw is the harness of scripts/bench-gateway: a small backend,
 // a standalone gateway node (SQLite, bearer tokens, access check, quota and
-// signed message log), a Go load generator reporting requests/s and
-// latency percentiles, and a message-log throughput measure.
+// signed message log), a plain Go reverse proxy for reference, a Go load
+// generator reporting requests/s and latency percentiles, and a
+// message-log throughput measure (records/s, CPU per record, records per
+// commit).
 //
 //	benchgw backend -addr 127.0.0.1:9001
-//	benchgw gateway -addr 127.0.0.1:9002 -backend http://127.0.0.1:9001 -data DIR
+//	benchgw gateway -addr 127.0.0.1:9002 -backend http://127.0.0.1:9001 -data DIR [-cpuprofile F] [-log=false]
+//	benchgw goproxy -addr 127.0.0.1:9003 -backend http://127.0.0.1:9001 [-direct]
 //	benchgw load -url URL [-rate N] [-c 64] [-d 5s] [-H 'K: V']...
-//	benchgw msglog -data DIR [-d 3s] [-c 256]
+//	benchgw msglog -data DIR [-d 3s] [-c 256] [-cpuprofile F]
+//
+// BENCH_DB=postgres://... runs the gateway and msglog on PostgreSQL (use
+// an empty schema, e.g. with &search_path=NAME).
 package main
 
 import (
@@ -16,9 +22,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -50,6 +59,8 @@ func main() {
 		err = load(os.Args[2:])
 	case "msglog":
 		err = msglog(os.Args[2:])
+	case "goproxy":
+		err = goproxy(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -76,6 +87,36 @@ func backend(args []string) error {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(payload)
 	})}
+	go func() { <-ctx.Done(); srv.Close() }()
+	fmt.Println("ready")
+	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
+
+// goproxy is a plain net/http/httputil reverse proxy with the gateway's
+// http.Transport settings (or, with -direct, its DirectTransport): the
+// floor of what a Go proxy costs on this machine.
+func goproxy(args []string) error {
+	fs := flag.NewFlagSet("goproxy", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:9003", "listen address")
+	be := fs.String("backend", "http://127.0.0.1:9001", "backend URL")
+	direct := fs.Bool("direct", false, "use the gateway's DirectTransport instead of a plain http.Transport")
+	fs.Parse(args)
+	ctx, stop := signalContext()
+	defer stop()
+	u, err := neturl.Parse(*be)
+	if err != nil {
+		return err
+	}
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.Transport = gateway.NewTransport(nil)
+	if *direct {
+		p.Transport = gateway.NewDirectTransport(nil)
+	}
+	p.ErrorLog = log.New(io.Discard, "", 0)
+	srv := &http.Server{Addr: *addr, Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { <-ctx.Done(); srv.Close() }()
 	fmt.Println("ready")
 	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
@@ -181,6 +222,10 @@ func serveGateway(args []string) error {
 		return err
 	}
 	wg.Wait()
+	if ml != nil {
+		st := ml.Stats()
+		fmt.Fprintf(os.Stderr, "message log: %d records in %d commits\n", st.Records, st.Commits)
+	}
 	return nil
 }
 
@@ -293,6 +338,7 @@ func msglog(args []string) error {
 	dir := fs.String("data", os.TempDir(), "data folder")
 	c := fs.Int("c", 256, "concurrent writers")
 	dur := fs.Duration("d", 3*time.Second, "duration")
+	prof := fs.String("cpuprofile", "", "write a CPU profile of the appends here")
 	fs.Parse(args)
 	ctx := context.Background()
 	d, err := openDB(ctx, *dir)
@@ -304,10 +350,19 @@ func msglog(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer f.Close()
+	}
+	var n atomic.Int64
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { ml.Run(rctx); close(done) }()
-	var n atomic.Int64
+	cpu0 := cpuTime()
 	start := time.Now()
 	end := start.Add(*dur)
 	var wg sync.WaitGroup
@@ -327,12 +382,28 @@ func msglog(args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	if *prof != "" {
+		pprof.StopCPUProfile()
+	}
 	cancel()
 	<-done
+	st := ml.Stats()
 	rep, err := gateway.VerifyDB(ctx, d, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("logged_per_s=%.0f records=%d batches=%d unsigned=%d verified=%v\n", float64(n.Load())/elapsed.Seconds(), rep.Records, rep.Batches, rep.Unsigned, rep.OK())
+	fmt.Printf("logged_per_s=%.0f cpu_us_per_record=%.1f records_per_commit=%.1f records=%d batches=%d unsigned=%d verified=%v\n",
+		float64(n.Load())/elapsed.Seconds(), float64(cpu.Microseconds())/float64(max(1, n.Load())), float64(st.Records)/float64(max(1, st.Commits)),
+		rep.Records, rep.Batches, rep.Unsigned, rep.OK())
 	return nil
+}
+
+// cpuTime returns the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
