@@ -82,7 +82,7 @@ func (a *App) initModules(ctx context.Context) error {
 		}
 		a.trusted = append(a.trusted, p)
 	}
-	a.Catalog = catalog.NewService(a.DB, nil)
+	a.Catalog = catalog.NewService(a.DB, nil, catalog.WithBlobs(a.Blobs), catalog.WithMaxFormBytes(min(a.Cfg.MaxUploadBytes, catalog.DefaultMaxFormBytes)))
 	var err error
 	a.Identity, err = identity.NewService(a.DB, identity.Config{
 		SecretKey: a.derivedKey("totp"), LoginEvents: true, TOTPIssuer: a.Cfg.ProvinceName,

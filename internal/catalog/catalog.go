@@ -257,6 +257,14 @@ type Document struct {
 	Quantity int          `json:"quantity"`
 	Template string       `json:"template,omitempty"` // form/template reference, e.g. "Mẫu số 01"
 	Required bool         `json:"required"`
+	// File is the blank form to download, when one was uploaded. Unlike
+	// the rest of the version it may change after publication (see the
+	// package documentation).
+	File *FormFile `json:"file,omitempty"`
+	// fileSet records that the record being saved said something of File
+	// (an import's explicit "file": null clears it); otherwise the stored
+	// file is kept.
+	fileSet bool
 }
 
 // FeeStage is when a fee is paid.
@@ -824,6 +832,11 @@ func (pr *Procedure) Normalize() {
 		d := &pr.Documents[i]
 		d.Name = strings.TrimSpace(d.Name)
 		d.Template = strings.TrimSpace(d.Template)
+		if d.File != nil {
+			f := *d.File
+			f.Hash, f.Name, f.MediaType = strings.TrimSpace(f.Hash), formBaseName(f.Name), strings.TrimSpace(f.MediaType)
+			d.File = &f
+		}
 	}
 	for i := range pr.Fees {
 		pr.Fees[i].Name = strings.TrimSpace(pr.Fees[i].Name)
@@ -905,6 +918,7 @@ func (pr Procedure) Validate() error {
 			p.add(f+"quantity", CodeInvalidValue, "Số lượng phải từ 1 đến 100.")
 		}
 		p.checkText(f+"template", d.Template, false, 500, false)
+		p.checkFormFile(f+"file", d.File)
 	}
 	if len(pr.Fees) > 50 {
 		p.add("fees", CodeTooLong, "Tối đa 50 khoản phí, lệ phí.")
@@ -975,10 +989,12 @@ func (pr Procedure) Validate() error {
 }
 
 // sameContent reports whether two versions have the same content, ignoring
-// the end date and status, which supersession and retirement may change.
+// the end date and status, which supersession and retirement may change,
+// and the documents' form files, which may be replaced at any time.
 func sameContent(a, b Procedure) bool {
 	a.EffectiveTo, b.EffectiveTo = calendar.Date{}, calendar.Date{}
 	a.Status, b.Status = "", ""
+	a.Documents, b.Documents = stripFiles(a.Documents), stripFiles(b.Documents)
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)

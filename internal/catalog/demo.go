@@ -50,7 +50,9 @@ const (
 
 // LoadDemo loads the demo province (administrative units with their 2025
 // history, agencies and units, fields, procedures) in one transaction. It does
-// nothing when the demo province is already there.
+// nothing when the demo province is already there. With a blob store
+// ([WithBlobs]) the application form of procedure 1.009972 gets a blank
+// form to download, a PDF generated at load.
 func LoadDemo(ctx context.Context, svc *Service) error {
 	if _, err := svc.AdminUnit(ctx, DemoProvinceCode); err == nil {
 		return nil
@@ -58,6 +60,9 @@ func LoadDemo(ctx context.Context, svc *Service) error {
 		return fmt.Errorf("load demo: %w", err)
 	}
 	d := buildDemo()
+	if err := svc.demoForms(ctx, d.procedures); err != nil {
+		return fmt.Errorf("load demo: %w", err)
+	}
 	err := svc.db.Tx(ctx, func(tx *db.Tx) error {
 		// Another node may have loaded it meanwhile.
 		if _, err := getAdminUnit(ctx, tx, tx.Dialect, DemoProvinceCode); err == nil {
@@ -68,7 +73,7 @@ func LoadDemo(ctx context.Context, svc *Service) error {
 			func() (batchResult, error) { return applyFields(ctx, tx, recordsOf(d.fields)) },
 			func() (batchResult, error) { return applyAgencies(ctx, tx, recordsOf(d.agencies)) },
 			func() (batchResult, error) {
-				res, _, err := applyProcedures(ctx, tx, recordsOf(d.procedures))
+				res, _, err := applyProcedures(ctx, tx, recordsOf(d.procedures), svc.checkFormBlob)
 				return res, err
 			},
 		}

@@ -11,7 +11,8 @@
 // exported Go API ([Service]) used by handlers and other modules; index.go the
 // in-memory procedure search; import.go CSV/JSON import and export; api.go the
 // JSON API ([Handlers]); ui.go and templates/ the HTML pages ([Pages]);
-// demo.go the fictitious demo province ([LoadDemo], [DemoUnits]).
+// demo.go the fictitious demo province ([LoadDemo], [DemoUnits]); formfile.go,
+// formservice.go and ui_forms.go the blank forms to download ([FormFile]).
 //
 // # Invariants
 //
@@ -30,6 +31,23 @@
 //     version of a code may be a draft.
 //   - Effective periods are half-open: a record applies from effective_from
 //     up to the day before effective_to (empty: still in force).
+//   - A required document may carry a blank form file ([Document.File], a
+//     [FormFile]: SHA-256, name, media type, size), whose bytes live in the
+//     platform blob store ([WithBlobs]; without one, uploads and imported
+//     references are refused and no download is offered). The content is
+//     checked by sniffing (PDF, DOC, DOCX, ODT; [SniffForm]) and its name's
+//     extension must match it. Form files are the one part of a published
+//     version that may change: a blank form is a convenience copy of a form
+//     the legal basis defines, and a province that corrects its layout or a
+//     typo must not have to publish a new version (and pin new dossiers to
+//     it) when the law did not change. So [Service.AttachForm] and
+//     [Service.RemoveForm] work on any version, draft or published, and the
+//     immutability check ignores files. A record that says nothing of a
+//     document's file keeps the stored one (matched by name, else by
+//     position); a new version takes the files of the version it follows;
+//     a form whose content the law changes comes with a new version like
+//     any other change. Blobs are never deleted by the catalog (another
+//     version may use the same content).
 //   - A procedure's FAQ is part of its version, like its documents and fees:
 //     frozen once published. An agency's contact details are not versioned:
 //     the procedure page shows the competent agency's current ones.
@@ -63,7 +81,13 @@
 //	             legal_basis (one per line in the cell), documents (JSON array), fees (JSON array), form_schema (JSON),
 //	             faq (JSON array of {"question", "answer"})
 //
-// (* the column must be present.) The agencies' contact columns and the
+// (* the column must be present.) A document object may have a member
+// "file": {"hash", "name", "media_type", "size"} naming its blank form; only
+// the reference is exported, never the file. On import the hash must be in
+// the blob store (else a row error on documents[N].file.hash); media type
+// and size are read from the stored content. A document without "file"
+// (older exports) keeps its stored file; "file": null removes it.
+// The agencies' contact columns and the
 // procedures' faq came after the first layout: a file without them (an
 // older export) leaves the stored values alone, so re-importing it neither
 // erases contact details nor is refused as an edit of a published version;

@@ -135,7 +135,7 @@ func (s *Service) Import(ctx context.Context, ds Dataset, f Format, r io.Reader,
 	var res batchResult
 	err = s.db.Tx(ctx, func(tx *db.Tx) error {
 		var err error
-		res, rep.Records, err = importDataset(ctx, tx, ds, f, data)
+		res, rep.Records, err = importDataset(ctx, tx, ds, f, data, s.checkFormBlob)
 		if err != nil {
 			return err
 		}
@@ -166,7 +166,7 @@ func (s *Service) Import(ctx context.Context, ds Dataset, f Format, r io.Reader,
 
 // importDataset parses data and applies it in tx; parse problems are merged
 // with validation problems so that one run reports them all.
-func importDataset(ctx context.Context, tx *db.Tx, ds Dataset, f Format, data []byte) (batchResult, int, error) {
+func importDataset(ctx context.Context, tx *db.Tx, ds Dataset, f Format, data []byte, files formChecker) (batchResult, int, error) {
 	var rows []row
 	var fileErrs []RowError
 	if f == FormatCSV {
@@ -184,7 +184,7 @@ func importDataset(ctx context.Context, tx *db.Tx, ds Dataset, f Format, data []
 	case DatasetAgencies:
 		res, err = applyAgencies(ctx, tx, convert(rows, f, ds, agencyFromRow))
 	case DatasetProcedures:
-		res, _, err = applyProcedures(ctx, tx, convert(rows, f, ds, procedureFromRow))
+		res, _, err = applyProcedures(ctx, tx, convert(rows, f, ds, procedureFromRow), files)
 	}
 	res.Errors = append(fileErrs, res.Errors...)
 	return res, len(rows), err
@@ -433,6 +433,31 @@ func (rd *reader) decode(name string, dst any, what string) {
 	}
 }
 
+// raw returns the JSON text of a member (or of a CSV cell holding JSON);
+// nil when absent or empty.
+func (rd *reader) raw(name string) []byte {
+	if rd.f == FormatCSV {
+		if s := rd.r.cells[name]; s != "" {
+			return []byte(s)
+		}
+		return nil
+	}
+	return rd.r.obj[name]
+}
+
+// markFileMembers records which documents of an imported record have a
+// "file" member, even null: those set their file (or clear it), the
+// others keep the stored one. Files of older exports have no such member.
+func markFileMembers(raw []byte, docs []Document) {
+	var objs []map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &objs) != nil {
+		return
+	}
+	for i := range min(len(objs), len(docs)) {
+		_, docs[i].fileSet = objs[i]["file"]
+	}
+}
+
 func jsonReason(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
@@ -535,6 +560,7 @@ func procedureFromRow(r row, f Format) (Procedure, []FieldError) {
 		Status: Status(rd.str("status")),
 	}
 	rd.decode("documents", &p.Documents, "mảng thành phần hồ sơ")
+	markFileMembers(rd.raw("documents"), p.Documents)
 	rd.decode("fees", &p.Fees, "mảng phí, lệ phí")
 	rd.decode("faq", &p.FAQ, "mảng câu hỏi thường gặp [{question, answer}]")
 	if f == FormatCSV {

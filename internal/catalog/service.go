@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/congso/congso/internal/platform/blob"
 	"github.com/congso/congso/internal/platform/calendar"
 	"github.com/congso/congso/internal/platform/db"
 )
@@ -26,18 +27,43 @@ var vietnam = func() *time.Location {
 // Service is the catalog module's Go API, used by its HTTP handlers and by
 // other modules. It is safe for concurrent use.
 type Service struct {
-	db    *db.DB
-	now   func() time.Time
-	index procIndexCache
+	db           *db.DB
+	now          func() time.Time
+	index        procIndexCache
+	blobs        blob.Store
+	maxFormBytes int64
+}
+
+// Option configures a [Service].
+type Option func(*Service)
+
+// WithBlobs gives the service the platform's blob store, where blank form
+// files are kept. Without it (the default) uploads are refused with a
+// Vietnamese reason, references to files cannot be imported, and pages
+// show no download links.
+func WithBlobs(b blob.Store) Option { return func(s *Service) { s.blobs = b } }
+
+// WithMaxFormBytes sets the size limit of a blank form file (default
+// [DefaultMaxFormBytes]).
+func WithMaxFormBytes(n int64) Option {
+	return func(s *Service) {
+		if n > 0 {
+			s.maxFormBytes = n
+		}
+	}
 }
 
 // NewService returns a service over d (migrated with [Migrations]). now gives
 // the current time (nil: time.Now); "today" is its date in Asia/Ho_Chi_Minh.
-func NewService(d *db.DB, now func() time.Time) *Service {
+func NewService(d *db.DB, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: d, now: now}
+	s := &Service{db: d, now: now, maxFormBytes: DefaultMaxFormBytes}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Today returns the current date in Vietnam.
@@ -779,7 +805,7 @@ func applyAgencies(ctx context.Context, tx *db.Tx, recs []record[Agency]) (batch
 func (s *Service) SaveProcedure(ctx context.Context, p Procedure) (Procedure, error) {
 	var saved Procedure
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
-		res, vers, err := applyProcedures(ctx, tx, []record[Procedure]{{V: p}})
+		res, vers, err := applyProcedures(ctx, tx, []record[Procedure]{{V: p}}, s.checkFormBlob)
 		if err := single(res, err); err != nil {
 			return err
 		}
@@ -822,7 +848,11 @@ func (s *Service) RetireProcedure(ctx context.Context, code string, on calendar.
 // applyProcedures validates a batch of procedure versions and, when every
 // record is valid, writes them in tx. It returns the version number each
 // record was saved as.
-func applyProcedures(ctx context.Context, tx *db.Tx, recs []record[Procedure]) (batchResult, []int, error) {
+//
+// A document that says nothing of its form file keeps the stored one (see
+// keepFiles); a file reference not already used by a version of the code
+// is checked with files (nil: no file store, refused).
+func applyProcedures(ctx context.Context, tx *db.Tx, recs []record[Procedure], files formChecker) (batchResult, []int, error) {
 	var res batchResult
 	versions := make([]int, len(recs))
 	if err := lockCatalog(ctx, tx); err != nil {
@@ -926,6 +956,12 @@ func applyProcedures(ctx context.Context, tx *db.Tx, recs []record[Procedure]) (
 				p.FAQ = prev.FAQ
 			}
 		}
+		if old, ok := vs[p.Version]; ok {
+			keepFiles(p.Documents, old.Documents)
+		} else if prev, ok := vs[latest]; ok {
+			keepFiles(p.Documents, prev.Documents)
+		}
+		checkFileRefs(ctx, &p, vs, files, &bad)
 		if fromBatch[p.Code][p.Version] {
 			bad.add("version", CodeDuplicate, "Phiên bản %d của thủ tục %s trùng với bản ghi ở dòng %d.", p.Version, p.Code, lines[p.Code][p.Version])
 		} else if old, ok := vs[p.Version]; ok {
@@ -985,7 +1021,7 @@ func applyProcedures(ctx context.Context, tx *db.Tx, recs []record[Procedure]) (
 	for _, c := range slices.Sorted(maps.Keys(final)) {
 		for _, p := range final[c] {
 			old, existed := storedBy[c][p.Version]
-			same := existed && sameContent(old, p) && old.Status == p.Status && old.EffectiveTo == p.EffectiveTo
+			same := existed && sameContent(old, p) && old.Status == p.Status && old.EffectiveTo == p.EffectiveTo && sameFiles(old, p)
 			if fromBatch[c][p.Version] {
 				switch {
 				case same:

@@ -801,3 +801,17 @@ LEFT JOIN catalog_agencies ia ON ia.id = p.implementing_agency_id`)
 	}
 	return out, aliases, arows.Err()
 }
+
+// updateDocuments rewrites the documents of one stored version (their form
+// files change without the rest of the version).
+func updateDocuments(ctx context.Context, q db.Querier, p Procedure) error {
+	docs, err := json.Marshal(p.Documents)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE catalog_procedure_versions SET documents = $3 WHERE code = $1 AND version = $2`,
+		p.Code, p.Version, string(docs)); err != nil {
+		return fmt.Errorf("save documents of procedure %s version %d: %w", p.Code, p.Version, err)
+	}
+	return nil
+}

@@ -86,7 +86,9 @@ func NewPages(h *Handlers, shell *web.Shell, errorPage func(http.ResponseWriter,
 		"lines": func(s string) []string { return strings.Split(s, "\n") },
 		// paras splits a plain-text answer into paragraphs (separated by
 		// blank lines), each a list of lines.
-		"paras": paragraphs,
+		"paras":    paragraphs,
+		"fileSize": FormatFileSize,
+		"add":      func(a, b int) int { return a + b },
 		"seq": func(n int) []int {
 			s := make([]int, n)
 			for i := range s {
@@ -105,11 +107,14 @@ func NewPages(h *Handlers, shell *web.Shell, errorPage func(http.ResponseWriter,
 //
 //	GET  /procedures                     public search (q, field, agency, level, online, page); typing mistakes tolerated
 //	GET  /procedures/{code}              public detail (?at=; ?version= for editors), with "apply online" when ApplyURL is set
+//	GET  /procedures/{code}/forms/{n}    download the blank form of document n of the version in force (?version=; drafts for editors)
 //	GET  /admin/catalog                  administrators' procedure list (latest versions, drafts)
 //	GET  /admin/catalog/procedures/new   new procedure form
 //	GET  /admin/catalog/procedures/{code} edit the latest version (a published one is saved as a new draft)
 //	POST /admin/catalog/procedures       save (and publish when asked)
 //	POST /admin/catalog/procedures/{code}/versions/{version}/publish
+//	POST /admin/catalog/procedures/{code}/versions/{version}/documents/{n}/file         upload a blank form (multipart "file")
+//	POST /admin/catalog/procedures/{code}/versions/{version}/documents/{n}/file/delete  remove it
 //	GET  /admin/catalog/import           import form and export links
 //	POST /admin/catalog/import           upload; shows the report
 //	GET  /admin/catalog/units            administrative units (q, level, history, page)
@@ -131,11 +136,14 @@ func NewPages(h *Handlers, shell *web.Shell, errorPage func(http.ResponseWriter,
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /procedures", p.list)
 	mux.HandleFunc("GET /procedures/{code}", p.detail)
+	mux.HandleFunc("GET /procedures/{code}/forms/{n}", p.downloadForm)
 	mux.HandleFunc("GET /admin/catalog", p.adminList)
 	mux.HandleFunc("GET /admin/catalog/procedures/new", p.newForm)
 	mux.HandleFunc("GET /admin/catalog/procedures/{code}", p.editForm)
 	mux.HandleFunc("POST /admin/catalog/procedures", p.save)
 	mux.HandleFunc("POST /admin/catalog/procedures/{code}/versions/{version}/publish", p.publish)
+	mux.HandleFunc("POST /admin/catalog/procedures/{code}/versions/{version}/documents/{n}/file", p.uploadForm)
+	mux.HandleFunc("POST /admin/catalog/procedures/{code}/versions/{version}/documents/{n}/file/delete", p.removeForm)
 	mux.HandleFunc("GET /admin/catalog/import", p.importForm)
 	mux.HandleFunc("POST /admin/catalog/import", p.importFile)
 	mux.HandleFunc("GET /admin/catalog/units", p.unitList)
@@ -388,6 +396,11 @@ type detailView struct {
 	// Contact is the competent agency when its contact details are known;
 	// nil otherwise (and for commune procedures of every commune).
 	Contact *Agency
+	// Downloads is true when blank forms can be downloaded (a file store
+	// is configured); FormQuery is what the download links append to name
+	// the version shown ("" for the version in force today).
+	Downloads bool
+	FormQuery string
 }
 
 func (p *Pages) detail(w http.ResponseWriter, r *http.Request) {
@@ -415,6 +428,10 @@ func (p *Pages) detail(w http.ResponseWriter, r *http.Request) {
 	v := detailView{P: proc, FormFields: formFields(proc.FormSchema), Editor: p.h.can(ctx, ActionEdit, proc.CompetentAgency)}
 	v.FieldName, v.Competent, v.Implementing = p.h.svc.Describe(ctx, proc)
 	v.InForce = proc.Status.Published() && proc.InForce(p.h.svc.Today())
+	v.Downloads = p.h.svc.FormsEnabled()
+	if !v.InForce {
+		v.FormQuery = "?version=" + strconv.Itoa(proc.Version)
+	}
 	if proc.CompetentAgency != "" {
 		if a, err := p.h.svc.Agency(ctx, proc.CompetentAgency); err == nil && a.HasContact() {
 			v.Contact = &a
@@ -453,18 +470,26 @@ func (p *Pages) adminList(w http.ResponseWriter, r *http.Request) {
 // editView is the procedure form. Errors maps a field path ("documents[0].name")
 // to its message; Summary lists every problem, so none is hidden.
 type editView struct {
-	P        Procedure
-	New      bool
-	Fields   []Field
-	Agencies []Agency
-	Legal    string
-	Schema   string
-	DocRows  int
-	FeeRows  int
-	FAQRows  int
-	Errors   map[string]string
-	Summary  []FieldError
-	Versions []Procedure
+	P Procedure
+	// FormVersions are the stored versions whose blank form files the page
+	// manages: the latest one, and the one in force if it differs.
+	FormVersions []Procedure
+	// FilesEnabled is false when no file store is configured; FileErrors
+	// maps "VERSION-N" to the refusal of an upload for document N.
+	FilesEnabled bool
+	FileErrors   map[string]string
+	MaxFile      int64
+	New          bool
+	Fields       []Field
+	Agencies     []Agency
+	Legal        string
+	Schema       string
+	DocRows      int
+	FeeRows      int
+	FAQRows      int
+	Errors       map[string]string
+	Summary      []FieldError
+	Versions     []Procedure
 }
 
 // Err returns the message for a field, or "".
@@ -513,7 +538,9 @@ func (p *Pages) renderEdit(w http.ResponseWriter, r *http.Request, status int, v
 	}
 	if !v.New {
 		v.Versions, _ = p.h.svc.ProcedureVersions(ctx, v.P.Code)
+		v.FormVersions = formVersions(v.Versions, p.h.svc.Today())
 	}
+	v.FilesEnabled, v.MaxFile = p.h.svc.FormsEnabled(), p.h.svc.MaxFormBytes()
 	v.DocRows = len(v.P.Documents) + 3
 	v.FeeRows = len(v.P.Fees) + 2
 	// Blank rows to add questions; more appear after each save.
