@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -17,9 +18,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/gateway"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/identity/oidc"
+	"github.com/congso/congso/internal/platform/outbox"
 )
 
 // gatewayParts are the integration platform's pieces in this process: the
@@ -53,6 +56,7 @@ type GatewaySettings struct {
 	TLSCert, TLSKey, ClientCA string // file paths
 	SigningKey                string // file path or PEM
 	SignInterval, Poll        time.Duration
+	HandoffPublisher          string // subsystem publishing the dossier events (CONGSO_GATEWAY_HANDOFF_PUBLISHER)
 	BodyTimeout               time.Duration
 	MaxBody                   int64
 	BreakerFailures           int
@@ -63,7 +67,8 @@ type GatewaySettings struct {
 func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error) {
 	s := GatewaySettings{Instance: getenv("CONGSO_GATEWAY_INSTANCE"), Node: getenv("CONGSO_GATEWAY_NODE"),
 		Addr: getenv("CONGSO_GATEWAY_ADDR"), TLSCert: getenv("CONGSO_GATEWAY_TLS_CERT"), TLSKey: getenv("CONGSO_GATEWAY_TLS_KEY"),
-		ClientCA: getenv("CONGSO_GATEWAY_CLIENT_CA"), SigningKey: getenv("CONGSO_GATEWAY_SIGNING_KEY")}
+		ClientCA: getenv("CONGSO_GATEWAY_CLIENT_CA"), SigningKey: getenv("CONGSO_GATEWAY_SIGNING_KEY"),
+		HandoffPublisher: getenv("CONGSO_GATEWAY_HANDOFF_PUBLISHER")}
 	if s.Addr == "" {
 		s.Addr = ":8443"
 	}
@@ -182,6 +187,51 @@ func (a *App) initGateway(ctx context.Context) error {
 	}
 	a.GatewayManager.OnChange(a.GatewayRuntime.Changed)
 	a.gatewayAddr = s.Addr
+	if s.HandoffPublisher != "" {
+		return a.publishHandoffs(ctx, s.HandoffPublisher)
+	}
+	return nil
+}
+
+// HandoffTopic is the gateway topic on which the province's one-stop
+// system publishes every change of its dossiers (reception, each step,
+// inter-agency branches, results): the agencies' own systems subscribe
+// with a webhook and act on the events of their units (the event's
+// "unit" is the unit now holding the dossier). Events carry no personal
+// data; subscribers read more through the gateway.
+const HandoffTopic = "dossier-events"
+
+// publishHandoffs publishes the dossier events to HandoffTopic as the
+// subsystem publisher (CONGSO_GATEWAY_HANDOFF_PUBLISHER), once per event
+// (the idempotency key is the dossier, its version and the event kind).
+func (a *App) publishHandoffs(ctx context.Context, publisher string) error {
+	pub, err := gateway.ParseSubsystemID(publisher)
+	if err != nil {
+		return fmt.Errorf("CONGSO_GATEWAY_HANDOFF_PUBLISHER: %w", err)
+	}
+	if err := a.GatewayPubSub.PutTopic(ctx, gateway.Topic{Code: HandoffTopic, Owner: pub.String(),
+		Title: "Hồ sơ thủ tục hành chính: tiếp nhận, chuyển xử lý, kết quả"}); err != nil {
+		return fmt.Errorf("gateway topic %s: %w", HandoffTopic, err)
+	}
+	handler := func(ctx context.Context, ev outbox.Event) error {
+		var de dossier.Event
+		if err := ev.Decode(&de); err != nil {
+			return err
+		}
+		body, err := json.Marshal(struct {
+			Kind string `json:"kind"`
+			dossier.Event
+		}{ev.Topic, de})
+		if err != nil {
+			return err
+		}
+		key := fmt.Sprintf("%s:%d:%s:%d", de.Code, de.Version, ev.Topic, ev.ID)
+		_, _, err = a.GatewayPubSub.Publish(ctx, HandoffTopic, pub, key, "application/json", body)
+		return err
+	}
+	for _, topic := range []string{dossier.TopicReceived, dossier.TopicTransition, dossier.TopicResultAdded} {
+		a.Outbox.Subscribe(topic, "gateway.handoff", handler)
+	}
 	return nil
 }
 

@@ -13,9 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/config"
+	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/identity/oidc"
+	"github.com/congso/congso/internal/platform/calendar"
 	"github.com/congso/congso/internal/platform/db"
 )
 
@@ -176,3 +180,120 @@ func TestGatewayAcceptsSSOTokens(t *testing.T) {
 		t.Fatalf("after revoking the right: %d %q; want 403", resp.StatusCode, resp.Header.Get("X-Road-Error"))
 	}
 }
+
+// Issue 6, pub/sub used for dossier hand-offs: with a publisher set, every
+// dossier event reaches the agencies' systems subscribed to the gateway
+// topic as a signed webhook, once.
+func TestDossierEventsPublishedToAgencies(t *testing.T) {
+	keyPEM, err := gateway.GenerateKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CONGSO_GATEWAY_INSTANCE": "TA", "CONGSO_GATEWAY_SIGNING_KEY": string(keyPEM),
+		"CONGSO_GATEWAY_ADDR": "127.0.0.1:0", "CONGSO_GATEWAY_HANDOFF_PUBLISHER": "TA/GOV/000.00.13.H99/MOTCUA"}
+	old := getenv
+	getenv = func(k string) string { return env[k] }
+	t.Cleanup(func() { getenv = old })
+
+	a, _ := testApp(t, db.SQLite)
+	ctx := context.Background()
+	if err := catalog.LoadDemo(ctx, a.Catalog); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		sync.Mutex
+		bodies []string
+		errs   []error
+	}
+	guard := &gateway.ReplayGuard{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Lock()
+		defer got.Unlock()
+		if err := guard.Check(r.Header, b); err != nil {
+			got.errs = append(got.errs, err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		got.bodies = append(got.bodies, string(b))
+	}))
+	t.Cleanup(hook.Close)
+	sub, err := a.GatewayPubSub.Subscribe(ctx, gateway.Subscription{Topic: HandoffTopic, Subscriber: "TA/GOV/000.00.07.H99/CAPPHEP", URL: hook.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard.Secret = sub.Secret
+
+	officer := &identity.Principal{PersonID: "officer-1", Username: "officer", Kind: identity.KindOfficial,
+		Grants: []identity.Grant{{ID: "g1", PersonID: "officer-1", Role: identity.RoleOfficer, UnitID: "000.01.13.H99"}}}
+	p, err := a.Catalog.Procedure(ctx, "1.000775", calendar.DateOf(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var comps []dossier.ComponentInput
+	for i, d := range p.Documents {
+		c := dossier.ComponentInput{N: i + 1, Provided: catalog.FormCopy, Quantity: 1}
+		if d.Form == catalog.FormElectronic {
+			f, err := a.Dossier.PutFile(ctx, "giay-to.pdf", strings.NewReader(testPDF))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Provided, c.Quantity, c.Files = catalog.FormElectronic, 0, []dossier.FileRef{{Name: f.Name, Hash: f.Hash}}
+		}
+		comps = append(comps, c)
+	}
+	// The e-form's required fields, filled by type.
+	var schema struct {
+		Required   []string
+		Properties map[string]struct{ Type string }
+	}
+	json.Unmarshal(p.FormSchema, &schema)
+	form := map[string]any{}
+	for _, k := range schema.Required {
+		switch schema.Properties[k].Type {
+		case "number":
+			form[k] = 85.5
+		case "integer":
+			form[k] = 3
+		case "boolean":
+			form[k] = true
+		default:
+			form[k] = "Thửa 12"
+		}
+	}
+	fd, _ := json.Marshal(form)
+	rc, err := a.Dossier.Receive(ctx, dossier.ReceiveInput{Submission: dossier.Submission{ProcedureCode: p.Code, Channel: dossier.ChannelCounter,
+		Applicant: dossier.Applicant{Type: dossier.ApplicantCitizen, Name: "Nguyễn Văn An", PersonalID: "001090012345", Phone: "0912345678"},
+		FormData:  fd, Components: comps}, Placement: dossier.Placement{ReceivingAgency: "000.00.13.H99", ReceivingUnit: "000.01.13.H99",
+		DivisionUnit: "000.02.07.H99"}, Actor: officer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a second pass delivers nothing more
+		if _, err := a.Outbox.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.GatewayPubSub.DeliverDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got.Lock()
+	defer got.Unlock()
+	if len(got.errs) > 0 {
+		t.Fatalf("webhook refused deliveries: %v", got.errs)
+	}
+	received := 0
+	for _, b := range got.bodies {
+		if strings.Contains(b, `"kind":"dossier.received"`) && strings.Contains(b, rc.Code) {
+			received++
+		}
+		if strings.Contains(b, "Nguyễn Văn An") || strings.Contains(b, "0912345678") {
+			t.Fatalf("a published event carries personal data: %s", b)
+		}
+	}
+	if received != 1 {
+		t.Fatalf("%d deliveries of the reception of %s (want 1); got %q", received, rc.Code, got.bodies)
+	}
+}
+
+const testPDF = "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n"
