@@ -110,6 +110,19 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 	return s, errors.Join(errs...)
 }
 
+var (
+	gatewayMetricsOnce sync.Once
+	gatewayMetrics     *gateway.Metrics
+	gatewayMetricsErr  error
+)
+
+// processGatewayMetrics registers the gateway's Prometheus metrics once per
+// process (tests build several apps) and shares them.
+func processGatewayMetrics() (*gateway.Metrics, error) {
+	gatewayMetricsOnce.Do(func() { gatewayMetrics, gatewayMetricsErr = gateway.NewMetrics(nil) })
+	return gatewayMetrics, gatewayMetricsErr
+}
+
 // pemOrFile is value itself when it holds a PEM block, else the file it names.
 func pemOrFile(v string) ([]byte, error) {
 	if strings.Contains(v, "-----BEGIN") {
@@ -147,7 +160,7 @@ func (a *App) initGateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway message log: %w", err)
 	}
-	metrics, err := gateway.NewMetrics(nil)
+	metrics, err := processGatewayMetrics()
 	if err != nil {
 		return fmt.Errorf("gateway metrics: %w", err)
 	}

@@ -222,6 +222,17 @@ func (a *App) routeModules(mux *http.ServeMux) error {
 	work.Stats = a.Stats
 	work.IndexSources = a.indexSources()
 	work.Related = a.relatedSections
+	work.UnitLoads = func(ctx context.Context, units []string) ([]dossierui.UnitLoad, error) {
+		loads, err := a.Workflow.UnitLoads(ctx, units, time.Time{})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]dossierui.UnitLoad, len(loads))
+		for i, l := range loads {
+			out[i] = dossierui.UnitLoad{Unit: l.Unit, Open: l.Open, NearBreach: l.NearBreach, Overdue: l.Overdue}
+		}
+		return out, nil
+	}
 	work.Routes(mux)
 	a.Shell.AddNav(dossierui.NavItems()...)
 	a.Web.Cards = append(a.Web.Cards, dossierui.HomeCards()...)

@@ -300,3 +300,57 @@ func parseCursor(s string) (cursor, error) {
 	}
 	return cursor{due: time.UnixMicro(us).UTC(), caseID: parts[1], branch: parts[2]}, nil
 }
+
+// UnitLoad is the open work held in one unit: all its work items (role
+// queues and assigned work), those near breach and those overdue.
+type UnitLoad struct {
+	Unit       string
+	Open       int
+	NearBreach int
+	Overdue    int
+}
+
+// UnitLoads counts the open work of each unit in one query (for the
+// leaders' overview), read from the covering queue index; units without
+// work are returned with zeros, in the order asked.
+func (s *Service) UnitLoads(ctx context.Context, units []string, now time.Time) ([]UnitLoad, error) {
+	if len(units) == 0 {
+		return nil, nil
+	}
+	if now.IsZero() {
+		now = s.now()
+	}
+	now = ts(now)
+	b := &sqlBuilder{}
+	nowArg, boundArg := b.arg(now), b.arg(s.nearBound(now))
+	ph := make([]string, len(units))
+	for i, u := range units {
+		ph[i] = b.arg(u)
+	}
+	q := `SELECT unit, COUNT(*),
+	SUM(CASE WHEN due_at > ` + nowArg + ` AND due_at <= ` + boundArg + ` AND warn_at <= ` + nowArg + ` THEN 1 ELSE 0 END),
+	SUM(CASE WHEN due_at <= ` + nowArg + ` THEN 1 ELSE 0 END)
+FROM workflow_work_items WHERE unit IN (` + strings.Join(ph, ", ") + `) GROUP BY unit`
+	rows, err := s.db.Read().QueryContext(ctx, q, b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("unit loads: %w", err)
+	}
+	defer rows.Close()
+	got := map[string]UnitLoad{}
+	for rows.Next() {
+		var l UnitLoad
+		if err := rows.Scan(&l.Unit, &l.Open, &l.NearBreach, &l.Overdue); err != nil {
+			return nil, fmt.Errorf("unit loads: %w", err)
+		}
+		got[l.Unit] = l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("unit loads: %w", err)
+	}
+	out := make([]UnitLoad, len(units))
+	for i, u := range units {
+		out[i] = got[u]
+		out[i].Unit = u
+	}
+	return out, nil
+}

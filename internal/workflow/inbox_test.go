@@ -212,3 +212,76 @@ func explain(t testing.TB, d *db.DB, query string, args []any) string {
 	}
 	return b.String()
 }
+
+// The leaders' overview: open, near-breach and overdue work per unit in one
+// query, equal to counting the work items one by one.
+func TestUnitLoads(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		units := []string{"U1", "U2", "U3"}
+		if err := workflow.Generate(e.ctx, e.s, 400, workflow.GenerateOptions{Units: units[:2]}); err != nil {
+			t.Fatal(err)
+		}
+		now := e.clock.Now()
+		got, err := e.s.UnitLoads(e.ctx, append(units, "U9"), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Expected: every work item, with the inbox's own slices.
+		want := map[string]*workflow.UnitLoad{}
+		for _, u := range units {
+			want[u] = &workflow.UnitLoad{Unit: u}
+			for _, kind := range []workflow.InboxKind{workflow.InboxQueue, workflow.InboxNearBreach, workflow.InboxOverdue} {
+				roles := []string{"officer", "division_head", "handler", "agency_head", "clerk"}
+				c, err := e.s.InboxCounts(e.ctx, workflow.Actor{ID: "nobody", Roles: map[string][]string{u: roles}}, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch kind {
+				case workflow.InboxQueue:
+					want[u].Open += c.Queue
+				case workflow.InboxNearBreach:
+					want[u].NearBreach += c.NearBreach
+				case workflow.InboxOverdue:
+					want[u].Overdue += c.Overdue
+				}
+			}
+		}
+		// Assigned work belongs to its unit too.
+		rows, err := d.Read().QueryContext(e.ctx, `SELECT unit, COUNT(*) FROM workflow_work_items WHERE assignee <> '' GROUP BY unit`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assigned := map[string]int{}
+		for rows.Next() {
+			var u string
+			var n int
+			rows.Scan(&u, &n)
+			assigned[u] = n
+		}
+		rows.Close()
+		total := 0
+		for i, u := range append(units, "U9") {
+			l := got[i]
+			if l.Unit != u {
+				t.Fatalf("loads out of order: %+v", got)
+			}
+			if u == "U3" || u == "U9" {
+				if l.Open+l.NearBreach+l.Overdue != 0 {
+					t.Fatalf("%s has no work but %+v", u, l)
+				}
+				continue
+			}
+			if l.Open != want[u].Open+assigned[u] {
+				t.Errorf("%s open = %d, want %d queued + %d assigned", u, l.Open, want[u].Open, assigned[u])
+			}
+			if l.NearBreach < want[u].NearBreach || l.Overdue < want[u].Overdue {
+				t.Errorf("%s = %+v; the queues alone have %d near breach, %d overdue", u, l, want[u].NearBreach, want[u].Overdue)
+			}
+			total += l.Open
+		}
+		if total == 0 {
+			t.Fatal("no work counted at all")
+		}
+	})
+}
