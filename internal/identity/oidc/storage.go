@@ -160,11 +160,21 @@ func (s *storage) create(ctx context.Context, kind, signature, accessSignature s
 	if accessSignature != "" {
 		accessSignature = hashSignature(kindAccess, accessSignature)
 	}
-	_, err = s.db.Write().ExecContext(ctx, `INSERT INTO identity_oauth_tokens (signature, kind, request_id, client_id,
+	const insert = `INSERT INTO identity_oauth_tokens (signature, kind, request_id, client_id,
 		subject, session_id, access_signature, active, requested_at, expires_at, data)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10)`,
-		hashSignature(kind, signature), kind, r.GetID(), r.GetClient().GetID(), subject, sid, accessSignature,
-		r.GetRequestedAt().UTC(), exp, string(data))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10)`
+	args := []any{hashSignature(kind, signature), kind, r.GetID(), r.GetClient().GetID(), subject, sid, accessSignature,
+		r.GetRequestedAt().UTC(), exp, string(data)}
+	if s.db.Dialect() == db.SQLite {
+		// In a transaction, so concurrent grants share one commit (SQLite
+		// group commit) instead of one sync each.
+		err = s.db.Tx(ctx, func(tx *db.Tx) error {
+			_, err := tx.ExecContext(ctx, insert, args...)
+			return err
+		})
+	} else {
+		_, err = s.db.Write().ExecContext(ctx, insert, args...)
+	}
 	if err != nil {
 		return fmt.Errorf("store %s: %w", kind, err)
 	}
