@@ -848,7 +848,7 @@ func (s *Service) Receive(ctx context.Context, in ReceiveInput) (Receipt, error)
 		if err != nil {
 			return Receipt{}, err
 		}
-		return s.receiveTx(ctx, tx, r, pr.place, in, now)
+		return s.receiveTx(ctx, tx, r, pr.place, in, now, nil) // the SLA (with the cutoff) was set when recording
 	}, func(tx *db.Tx, rc Receipt) error {
 		return s.auditReceive(ctx, tx, in.Actor, rc, in.ReceivingUnit, now)
 	})
@@ -863,10 +863,10 @@ func (s *Service) auditReceive(ctx context.Context, tx *db.Tx, actor *identity.P
 }
 
 // receiveTx takes the "receive" action on a recorded dossier and mirrors it.
-func (s *Service) receiveTx(ctx context.Context, tx *db.Tx, r *row, pl Placement, in ReceiveInput, now time.Time) (Receipt, error) {
+func (s *Service) receiveTx(ctx context.Context, tx *db.Tx, r *row, pl Placement, in ReceiveInput, now time.Time, sla *workflow.Duration) (Receipt, error) {
 	units := map[string]string{"division": pl.DivisionUnit, "agency": pl.AgencyUnit}
 	res, err := s.wf.TransitionTx(ctx, tx, workflow.Input{CaseID: r.CaseID, Action: "receive", Actor: ActorOf(in.Actor),
-		Comment: in.Comment, Units: units, Now: now})
+		Comment: in.Comment, Units: units, Now: now, SLA: sla})
 	if err != nil {
 		return Receipt{}, translate(err)
 	}
@@ -909,6 +909,17 @@ func (s *Service) receiveExisting(ctx context.Context, in ReceiveInput) (Receipt
 		pl.AgencyUnit = r.CompetentAgency
 	}
 	now := ts(s.now())
+	// The clock starts now: the statutory duration with the cutoff applied
+	// to the time of this reception, not to the online submission's.
+	var sla *workflow.Duration
+	if p.Duration.Unit != "" {
+		def, err := s.wf.Definition(ctx, r.ProcessKey, r.ProcessVersion)
+		if err != nil {
+			return Receipt{}, translate(err)
+		}
+		sla = s.slaFor(&prepared{proc: p, def: def, now: now,
+			sla: &workflow.Duration{Value: p.Duration.Value, Unit: workflow.DurationUnit(p.Duration.Unit)}}, now)
+	}
 	req := struct {
 		Code string
 		ReceiveInput
@@ -928,7 +939,7 @@ func (s *Service) receiveExisting(ctx context.Context, in ReceiveInput) (Receipt
 		if inc := CheckCompleteness(p, inputsOf(comps), r.Channel); len(inc) > 0 {
 			return Receipt{}, &ValidationError{Incomplete: true, Defects: inc}
 		}
-		return s.receiveTx(ctx, tx, r, pl, in, now)
+		return s.receiveTx(ctx, tx, r, pl, in, now, sla)
 	}, func(tx *db.Tx, rc Receipt) error {
 		return s.auditReceive(ctx, tx, in.Actor, rc, r.ReceivingUnit, now)
 	})

@@ -460,6 +460,29 @@ func TestCutoff(t *testing.T) {
 		}
 		sameTime(t, tc.name, rc.DueAt, want)
 	}
+	// An online dossier submitted in the morning and received after the
+	// cutoff counts from its reception, not from its submission.
+	e.clock.Set(at(2026, 3, 9, 9, 0))
+	sub := e.completeSubmission("Trực tuyến")
+	sub.Channel = dossier.ChannelOnline
+	for i := range sub.Components {
+		sub.Components[i].Provided, sub.Components[i].Quantity = catalog.FormElectronic, 0
+		if len(sub.Components[i].Files) == 0 {
+			f := e.put("giay-to.pdf", smallPDF("giay to"))
+			sub.Components[i].Files = []dossier.FileRef{{Name: f.Name, Hash: f.Hash}}
+		}
+	}
+	online, err := e.s.Submit(e.ctx, dossier.SubmitInput{Submission: sub, Placement: placement})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(at(2026, 3, 9, 16, 0))
+	got, err := e.s.Receive(e.ctx, dossier.ReceiveInput{DossierCode: online.Code, Placement: dossier.Placement{DivisionUnit: division}, Actor: officer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTime(t, "online dossier received after the cutoff", got.DueAt, cal.AddWorkingDays(cal.NextWorkingDay(at(2026, 3, 9, 16, 0)), 10))
+
 	// Default: off.
 	d2 := dbtest.SQLite(t, migrations())
 	e2 := newEnv(t, d2)

@@ -65,6 +65,7 @@ type txn struct {
 	c        *caseRow
 	now      time.Time
 	fixedDue time.Time // Start: explicit due date
+	sla      *Duration // Input.SLA: the total SLA if this action starts the clock
 
 	before   snapshot
 	ops      []func() error
@@ -379,6 +380,8 @@ func (x *txn) enterMain(target string, in *Input, reason string) error {
 		switch {
 		case !x.fixedDue.IsZero():
 			c.DueAt = x.fixedDue
+		case x.sla != nil:
+			c.DueAt = ts(x.sla.After(cal, base))
 		case c.SLA != nil:
 			c.DueAt = ts(c.SLA.After(cal, base))
 		}

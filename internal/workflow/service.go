@@ -330,7 +330,7 @@ func (s *Service) transitionTx(ctx context.Context, tx *db.Tx, in Input, owned b
 		return Result{}, refuse(ErrInvalidAction, "workflow.invalid_action.ended",
 			fmt.Sprintf("case %s has ended in state %s", c.ID, c.State), "state", c.State)
 	}
-	x := &txn{s: s, ctx: ctx, tx: tx, def: def, c: c, now: now, owned: owned}
+	x := &txn{s: s, ctx: ctx, tx: tx, def: def, c: c, now: now, owned: owned, sla: in.SLA}
 	if in.Branch == "" {
 		return x.mainTransition(&in)
 	}

@@ -77,6 +77,10 @@ type Input struct {
 	Units map[string]string
 	// Branches are the branches of the fork the action enters.
 	Branches []BranchSpec
+	// SLA, when set and this action starts the case's clock, replaces the
+	// case's total SLA for the due date (the dossier module applies the
+	// reception cutoff to a dossier recorded earlier and received now).
+	SLA *Duration
 	// NewDue is the new total due date of an extension.
 	NewDue time.Time
 	// Now is the time of the action; zero means the service's clock.
