@@ -97,6 +97,11 @@ func NewHandlers(cfg HandlerConfig) (*Handlers, error) {
 //	GET    /api/v1/gateway/dead-letters        gateway.admin
 //	POST   /api/v1/gateway/dead-letters/{id}/retry            gateway.admin
 //	POST   /api/v1/gateway/subscriptions/{id}/replay?since=   gateway.admin
+//
+// The pages (with a Shell): /gateway/catalog; /admin/gateway (access
+// rights), /admin/gateway/members (and subsystems), /certificates,
+// /services (versions and their status), /quotas, /peers, /status and
+// /messages, each registry page with its POST forms (see registryui.go).
 func (h *Handlers) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/gateway/registry", h.admin(h.getRegistry))
 	mux.HandleFunc("GET /api/v1/gateway/services", h.listServices)
@@ -378,10 +383,7 @@ func (h *Handlers) postCertificate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) deleteCertificate(w http.ResponseWriter, r *http.Request) {
-	err := h.cfg.Manager.store.DeleteCertificate(r.Context(), h.actor(r), strings.ToLower(r.PathValue("fp")))
-	if err == nil && h.cfg.Manager.changed != nil {
-		h.cfg.Manager.changed()
-	}
+	err := h.cfg.Manager.DeleteCertificate(r.Context(), h.actor(r), r.PathValue("fp"))
 	h.respond(w, r, err, map[string]string{"deleted": r.PathValue("fp")})
 }
 

@@ -25,7 +25,10 @@
 //     per node and batch-signed ([Key]); [Export], [Verify], [VerifyDB], [Search].
 //   - [PubSub]: topics, webhook subscriptions, at-least-once deliveries with
 //     retries, dead letters, replay, idempotency keys; [ReplayGuard] for receivers.
-//   - [Handlers]: the JSON API under /api/v1/gateway and the admin pages.
+//   - [Handlers]: the JSON API under /api/v1/gateway and the admin pages
+//     (ui.go; registryui.go: members, subsystems, certificate bindings,
+//     services and versions, quotas and peers, every change through [Manager]
+//     whose [FieldError]s are shown next to the form fields).
 //   - [Doctor], [ServiceStatus], [Metrics]: operations.
 //
 // Invariants:
@@ -52,6 +55,6 @@
 //
 // The domain files (ids.go, gateway.go, xroad.go) import neither SQL nor HTTP
 // handlers' packages; store.go, msglog.go, limits.go and pubsub.go hold the
-// SQL; runtime.go, direct.go, auth.go and meta.go the data plane; api.go and ui.go the
-// management plane.
+// SQL; runtime.go, direct.go, auth.go and meta.go the data plane; api.go, ui.go and
+// registryui.go the management plane.
 package gateway

@@ -44,14 +44,31 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
+// FieldError is an ErrInvalid that names the field at fault (the JSON name:
+// "id", "name", "backend_url"…), so forms can show it next to that field.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+// Error reads like the other ErrInvalid errors.
+func (e *FieldError) Error() string { return ErrInvalid.Error() + ": " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInvalid) hold.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+func invalidField(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
 // PutMember validates and stores a member (its ID must name a member, not a subsystem).
 func (m *Manager) PutMember(ctx context.Context, actor string, mem Member) error {
 	if mem.ID.IsSubsystem() || !ValidIDPart(mem.ID.Instance) || !ValidIDPart(mem.ID.Class) || !ValidIDPart(mem.ID.Member) {
-		return invalid("member id %q must be INSTANCE/CLASS/MEMBER", mem.ID)
+		return invalidField("id", "member id %q must be INSTANCE/CLASS/MEMBER", mem.ID)
 	}
 	mem.Name = strings.TrimSpace(mem.Name)
 	if mem.Name == "" || len(mem.Name) > 500 {
-		return invalid("member name is required (at most 500 bytes)")
+		return invalidField("name", "member name is required (at most 500 bytes)")
 	}
 	return m.done(m.store.PutMember(ctx, actor, mem))
 }
@@ -59,7 +76,7 @@ func (m *Manager) PutMember(ctx context.Context, actor string, mem Member) error
 // PutSubsystem validates and stores a subsystem of a registered member.
 func (m *Manager) PutSubsystem(ctx context.Context, actor string, s Subsystem) error {
 	if _, err := ParseSubsystemID(s.ID.String()); err != nil {
-		return invalid("subsystem id %q must be INSTANCE/CLASS/MEMBER/SUBSYSTEM", s.ID)
+		return invalidField("id", "subsystem id %q must be INSTANCE/CLASS/MEMBER/SUBSYSTEM", s.ID)
 	}
 	if strings.TrimSpace(s.Name) == "" {
 		s.Name = s.ID.Subsystem
@@ -71,12 +88,23 @@ func (m *Manager) PutSubsystem(ctx context.Context, actor string, s Subsystem) e
 func (m *Manager) PutCertificate(ctx context.Context, actor string, c Certificate) error {
 	c.Fingerprint = strings.ToLower(strings.ReplaceAll(c.Fingerprint, ":", ""))
 	if len(c.Fingerprint) != 64 {
-		return invalid("fingerprint must be the SHA-256 of the certificate, 64 hex digits")
+		return invalidField("fingerprint", "fingerprint must be the SHA-256 of the certificate, 64 hex digits")
 	}
 	if _, err := ParseSubsystemID(c.Owner); err != nil && !(strings.HasPrefix(c.Owner, PeerPrefix) && ValidIDPart(strings.TrimPrefix(c.Owner, PeerPrefix))) {
-		return invalid("owner %q must be a subsystem or peer:INSTANCE", c.Owner)
+		return invalidField("owner", "owner %q must be a subsystem or peer:INSTANCE", c.Owner)
 	}
 	return m.done(m.store.PutCertificate(ctx, actor, c))
+}
+
+// DeleteCertificate removes a certificate binding (ErrNotFound if none).
+func (m *Manager) DeleteCertificate(ctx context.Context, actor, fingerprint string) error {
+	fingerprint = strings.ToLower(strings.ReplaceAll(fingerprint, ":", ""))
+	return m.done(m.store.DeleteCertificate(ctx, actor, fingerprint))
+}
+
+// DeleteQuota removes the quota of client on service (a quota of all zeros).
+func (m *Manager) DeleteQuota(ctx context.Context, actor string, client ClientID, service ServiceID) error {
+	return m.PutQuota(ctx, actor, Quota{Client: client, Service: service})
 }
 
 // PeerPrefix marks a certificate owned by a peer gateway: "peer:INSTANCE".
@@ -85,34 +113,34 @@ const PeerPrefix = "peer:"
 // PutService validates and stores a service's description and policy.
 func (m *Manager) PutService(ctx context.Context, actor string, s Service) error {
 	if _, err := ParseServiceID(s.ID.Unversioned().String()); err != nil {
-		return invalid("service id: %v", err)
+		return invalidField("id", "service id: %v", err)
 	}
 	switch s.Kind {
 	case "":
 		s.Kind = REST
 	case REST, SOAP:
 	default:
-		return invalid("kind must be rest or soap")
+		return invalidField("kind", "kind must be rest or soap")
 	}
 	switch s.FailPolicy {
 	case "":
 		s.FailPolicy = FailClosed
 	case FailClosed, FailOpen:
 	default:
-		return invalid("fail_policy must be open or closed")
+		return invalidField("fail_policy", "fail_policy must be open or closed")
 	}
 	s.Title = strings.TrimSpace(s.Title)
 	if s.Title == "" {
-		return invalid("title is required")
+		return invalidField("title", "title is required")
 	}
 	if s.Timeout < 0 || s.Timeout > 10*time.Minute {
-		return invalid("timeout must be between 0 and 10 minutes")
+		return invalidField("timeout", "timeout must be between 0 and 10 minutes")
 	}
 	if s.Timeout == 0 {
 		s.Timeout = 30 * time.Second
 	}
 	if s.MaxBodyBytes < 0 {
-		return invalid("max_body_bytes must not be negative")
+		return invalidField("max_body_bytes", "max_body_bytes must not be negative")
 	}
 	return m.done(m.store.PutService(ctx, actor, s))
 }
@@ -120,14 +148,14 @@ func (m *Manager) PutService(ctx context.Context, actor string, s Service) error
 // PutVersion validates and stores a version (backend URL and description).
 func (m *Manager) PutVersion(ctx context.Context, actor string, id ServiceID, v Version) error {
 	if !IsVersion(id.Version) {
-		return invalid("version %q must look like v1 or v2.1", id.Version)
+		return invalidField("version", "version %q must look like v1 or v2.1", id.Version)
 	}
 	u, err := url.Parse(v.BackendURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return invalid("backend_url must be an absolute http(s) URL")
+		return invalidField("backend_url", "backend_url must be an absolute http(s) URL")
 	}
 	if len(v.Spec) > 4<<20 {
-		return invalid("the description document is larger than 4 MiB")
+		return invalidField("spec", "the description document is larger than 4 MiB")
 	}
 	return m.done(m.store.PutVersion(ctx, actor, id, v))
 }
@@ -138,7 +166,7 @@ func (m *Manager) SetStatus(ctx context.Context, actor string, id ServiceID, nex
 	switch next {
 	case Draft, Published, Deprecated, Retired:
 	default:
-		return invalid("status must be draft, published, deprecated or retired")
+		return invalidField("status", "status must be draft, published, deprecated or retired")
 	}
 	return m.done(m.store.SetStatus(ctx, actor, id, next, sunset))
 }
@@ -199,14 +227,14 @@ func (m *Manager) Revoke(ctx context.Context, actor string, id int64) error {
 // PutQuota validates and sets a quota.
 func (m *Manager) PutQuota(ctx context.Context, actor string, q Quota) error {
 	if _, err := ParseSubsystemID(q.Client.String()); err != nil {
-		return invalid("quota client must be a subsystem")
+		return invalidField("client", "quota client must be a subsystem")
 	}
 	q.Service = q.Service.Unversioned()
 	if _, err := ParseServiceID(q.Service.String()); err != nil {
-		return invalid("quota service: %v", err)
+		return invalidField("service", "quota service: %v", err)
 	}
 	if q.RatePerSecond < 0 || q.Daily < 0 || q.MaxConcurrent < 0 {
-		return invalid("quota values must not be negative")
+		return invalidField("rate_per_second", "quota values must not be negative")
 	}
 	return m.done(m.store.PutQuota(ctx, actor, q))
 }
@@ -214,11 +242,11 @@ func (m *Manager) PutQuota(ctx context.Context, actor string, q Quota) error {
 // PutPeer validates and stores the route to a peer gateway.
 func (m *Manager) PutPeer(ctx context.Context, actor string, p Peer) error {
 	if !ValidIDPart(p.Instance) {
-		return invalid("instance %q", p.Instance)
+		return invalidField("instance", "instance %q", p.Instance)
 	}
 	u, err := url.Parse(p.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return invalid("peer url must be an absolute http(s) URL")
+		return invalidField("url", "peer url must be an absolute http(s) URL")
 	}
 	p.URL = strings.TrimSuffix(p.URL, "/")
 	return m.done(m.store.PutPeer(ctx, actor, p))

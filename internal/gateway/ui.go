@@ -14,7 +14,7 @@ import (
 	"github.com/congso/congso/internal/web"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed messages/*.json
@@ -45,8 +45,23 @@ func pageFuncs() template.FuncMap {
 			}
 			return t.In(web.Location).Format("02/01/2006 15:04:05")
 		},
-		"pct": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + " %" },
-		"ms":  func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+		"rf":          regFieldArgs,
+		"editlink":    editLink,
+		"oauthClient": oauthClientOf,
+		"versionList": func(reg *Registry) string {
+			var ids []string
+			for _, s := range reg.Services {
+				for _, v := range s.Versions {
+					ids = append(ids, s.ID.String()+"/"+v.Version)
+				}
+			}
+			return strings.Join(ids, ",")
+		},
+		"seconds": func(d time.Duration) int64 { return int64(d / time.Second) },
+		"join":    strings.Join,
+		"list":    func(s ...string) []string { return s },
+		"pct":     func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + " %" },
+		"ms":      func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 		// fieldArgs gathers what the "field" template needs.
 		"fieldArgs": func(v web.View, name, value string) fieldData {
 			d := fieldData{View: v, Name: name, Value: value}
@@ -65,6 +80,7 @@ func (h *Handlers) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/gateway/rights/{id}/revoke", h.revokeForm)
 	mux.HandleFunc("GET /admin/gateway/messages", h.messagesPage)
 	mux.HandleFunc("GET /admin/gateway/status", h.statusPage)
+	h.registryRoutes(mux)
 }
 
 // pageAuth lets through people allowed action ("" = any signed-in person);
