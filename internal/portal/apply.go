@@ -205,30 +205,41 @@ func (p *Pages) applyCreate(w http.ResponseWriter, r *http.Request) {
 	p.saveAndGo(w, r, pr, proc, d)
 }
 
-// draftForm shows a draft's form with everything saved.
-func (p *Pages) draftForm(w http.ResponseWriter, r *http.Request) {
+// openDraft loads the signed-in applicant's draft named in the path, its
+// procedure and its form; it answers the request itself (sign-in, not
+// found, a submitted draft's dossier) when it returns false.
+func (p *Pages) openDraft(w http.ResponseWriter, r *http.Request) (*identity.Principal, *Draft, catalog.Procedure, *applyView, bool) {
 	pr, ok := p.signedIn(w, r, "")
 	if !ok {
-		return
+		return nil, nil, catalog.Procedure{}, nil, false
 	}
 	ctx := r.Context()
 	d, err := p.store.draft(ctx, r.PathValue("id"), pr.PersonID)
 	if err != nil {
 		p.fail(w, r, err)
-		return
+		return nil, nil, catalog.Procedure{}, nil, false
 	}
 	if d.Submitted() {
 		http.Redirect(w, r, dossierURL(d.DossierCode), http.StatusSeeOther)
-		return
+		return nil, nil, catalog.Procedure{}, nil, false
 	}
 	proc, err := p.loadProcedure(ctx, d.ProcedureCode)
 	if err != nil {
 		p.fail(w, r, err)
-		return
+		return nil, nil, catalog.Procedure{}, nil, false
 	}
 	v, err := p.newApplyView(ctx, proc, d, pr.PersonID)
 	if err != nil {
 		p.fail(w, r, err)
+		return nil, nil, catalog.Procedure{}, nil, false
+	}
+	return pr, d, proc, v, true
+}
+
+// draftForm shows a draft's form with everything saved.
+func (p *Pages) draftForm(w http.ResponseWriter, r *http.Request) {
+	_, _, _, v, ok := p.openDraft(w, r)
+	if !ok {
 		return
 	}
 	p.render(w, r, "apply", http.StatusOK, v)
@@ -609,28 +620,8 @@ type reviewView struct {
 }
 
 func (p *Pages) review(w http.ResponseWriter, r *http.Request) {
-	pr, ok := p.signedIn(w, r, "")
+	pr, d, proc, v, ok := p.openDraft(w, r)
 	if !ok {
-		return
-	}
-	ctx := r.Context()
-	d, err := p.store.draft(ctx, r.PathValue("id"), pr.PersonID)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	if d.Submitted() {
-		http.Redirect(w, r, dossierURL(d.DossierCode), http.StatusSeeOther)
-		return
-	}
-	proc, err := p.loadProcedure(ctx, d.ProcedureCode)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	v, err := p.newApplyView(ctx, proc, d, pr.PersonID)
-	if err != nil {
-		p.fail(w, r, err)
 		return
 	}
 	// Something changed since (the procedure, a file): back to the form
@@ -639,6 +630,7 @@ func (p *Pages) review(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "apply", http.StatusUnprocessableEntity, v)
 		return
 	}
+	ctx := r.Context()
 	rv := reviewView{applyView: v}
 	if pl, err := p.cfg.Place(ctx, proc, d.Data.Values["commune"]); err == nil {
 		rv.Place = pl.ReceivingAgency
