@@ -212,8 +212,14 @@ func TestPortalFailures(t *testing.T) {
 			e.drain()
 		}
 		e.portal.DropEvery(0)
-		if got := e.portal.StatusHistory(rc.Code); !slices.Equal(got, []int{2, 4, 9, 10}) {
-			t.Fatalf("status history with drops = %v", got)
+		// A retried event pushes the dossier as it is then, so an
+		// intermediate status may be skipped while the portal drops
+		// calls; what must hold is that the portal never goes back and
+		// ends on the final status (every step still arrives as progress,
+		// checked below).
+		got := e.portal.StatusHistory(rc.Code)
+		if len(got) < 2 || got[0] != 2 || got[len(got)-1] != 10 || !slices.IsSorted(got) || len(got) > 4 {
+			t.Fatalf("status history with drops = %v; want 2 first, 10 last, never going back", got)
 		}
 		if p := e.portal.Progress(rc.Code); len(p) != len(e.get(rc.Code).Timeline) {
 			t.Fatalf("progress = %d entries, timeline %d", len(p), len(e.get(rc.Code).Timeline))
