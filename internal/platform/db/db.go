@@ -41,6 +41,7 @@ type DB struct {
 	url     string
 	stmts   *stmtCache // SQLite write statements, prepared once
 	commit  *committer // SQLite group commit
+	ckpt    *checkpointer
 }
 
 // Tx is a write transaction. It embeds *sql.Tx and knows its dialect.
@@ -124,6 +125,9 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	// The commit group's savepoints journal the pages each member changes;
 	// keep that journal in memory rather than in a temporary file.
 	wq.Add("_pragma", "temp_store(MEMORY)")
+	// Checkpoints run in the background, not inside a commit (checkpoint.go).
+	wq.Add("_pragma", "wal_autocheckpoint(0)")
+	wq.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -147,7 +151,16 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{dialect: SQLite, write: w, read: r, url: path, stmts: newStmtCache(w), commit: &committer{}}, nil
+	c, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	c.SetConnMaxIdleTime(0)
+	return &DB{dialect: SQLite, write: w, read: r, url: path, stmts: newStmtCache(w), commit: &committer{}, ckpt: startCheckpointer(c, w)}, nil
 }
 
 // Dialect reports the engine.
@@ -179,6 +192,11 @@ func (db *DB) Close() error {
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
+			err = e
+		}
+	}
+	if db.ckpt != nil {
+		if e := db.ckpt.close(); err == nil {
 			err = e
 		}
 	}

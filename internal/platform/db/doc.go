@@ -25,6 +25,10 @@
 //   - fn given to [DB.Tx] may run more than once (PostgreSQL serialization
 //     retries; SQLite re-runs after a broken commit group): no side effects
 //     outside tx except through AfterCommit.
+//   - SQLite checkpoints in the background (checkpoint.go), never inside a
+//     COMMIT: a commit does not wait for the log to be copied into the
+//     database file, and the log is restarted once it passes 16 MB.
+//     Close copies it all back.
 //   - Times are stored in UTC; callers pass time.Time values and get UTC back.
 //   - Migrations are registered per module and applied in order, once, under a lock
 //     (a PostgreSQL advisory lock), so several nodes may start at the same time.
