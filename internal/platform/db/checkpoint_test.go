@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/congso/congso/internal/platform/db"
 )
