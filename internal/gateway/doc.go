@@ -49,7 +49,8 @@
 //     covers, is exactly encoding/json's (appendCanonical, tested against
 //     json.Marshal).
 //   - Quota usage lives in SQL per window; nodes lease tokens in chunks, so
-//     the sum over nodes never exceeds a limit. Concurrency limits are per node.
+//     the sum over nodes never exceeds a limit. Concurrency limits are split
+//     among the live nodes, known from their heartbeat rows (nodes.go).
 //   - Bodies are streamed, never buffered (at most 64 KiB kept when a service
 //     logs bodies, after redaction).
 //

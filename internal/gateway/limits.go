@@ -183,8 +183,9 @@ func (q *quotaLimiter) usage(ctx context.Context, client, service string) (perSe
 	return perSecond, daily, nil
 }
 
-// admit applies the client's quota on the service: concurrency on this
-// node, then the shared rate and daily windows.
+// admit applies the client's quota on the service: concurrency (this
+// node's share of the limit, see nodes.go), then the shared rate and daily
+// windows.
 func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fault {
 	q, ok := snap.quotas[ex.qkey]
 	if !ok {
@@ -192,7 +193,7 @@ func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fau
 	}
 	if q.MaxConcurrent > 0 {
 		v, _ := rt.conc.LoadOrStore(ex.qkey, new(atomic.Int64))
-		if v.(*atomic.Int64).Add(1) > q.MaxConcurrent {
+		if v.(*atomic.Int64).Add(1) > rt.cluster.Load().share(q.MaxConcurrent) {
 			v.(*atomic.Int64).Add(-1)
 			f := fault(http.StatusTooManyRequests, FaultQuota, fmt.Sprintf("at most %d calls at a time", q.MaxConcurrent))
 			f.RetryAfter = 1

@@ -92,6 +92,8 @@ type Runtime struct {
 	conc    sync.Map // client|service → *atomic.Int64
 	certMu  sync.Mutex
 	certOK  map[string]time.Time // fingerprint → chain verified until
+	started time.Time
+	cluster atomic.Pointer[cluster] // the live nodes, for concurrency shares
 }
 
 // NewRuntime loads the registry from d and returns the runtime. Call Run to
@@ -128,7 +130,8 @@ func NewRuntime(ctx context.Context, d *db.DB, cfg Config) (*Runtime, error) {
 		cfg.PeerTransport = cfg.Transport
 	}
 	rt := &Runtime{cfg: cfg, store: NewStore(d, cfg.Now), reload: make(chan struct{}, 1),
-		breaker: map[string]*breaker{}, certOK: map[string]time.Time{}}
+		breaker: map[string]*breaker{}, certOK: map[string]time.Time{}, started: cfg.Now()}
+	rt.cluster.Store(&cluster{n: 1})
 	rt.quotas = newQuotaLimiter(d, cfg.Now)
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rt.rewrite,
@@ -201,6 +204,9 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	defer t.Stop()
 	clean := time.NewTicker(time.Minute)
 	defer clean.Stop()
+	if err := rt.beat(ctx); err != nil && ctx.Err() == nil {
+		rt.cfg.Logger.Warn("gateway: heartbeat", "err", err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -212,6 +218,9 @@ func (rt *Runtime) Run(ctx context.Context) error {
 			continue
 		case <-rt.reload:
 		case <-t.C:
+			if err := rt.beat(ctx); err != nil && ctx.Err() == nil {
+				rt.cfg.Logger.Warn("gateway: heartbeat", "err", err)
+			}
 		}
 		if err := rt.poll(ctx); err != nil && ctx.Err() == nil {
 			rt.cfg.Logger.Warn("gateway: poll registry", "err", err)

@@ -16,7 +16,7 @@ import (
 // Migrations returns the gateway's schema (module "gateway"): the registry,
 // the quota windows, the message log and pub/sub.
 func Migrations() []db.Migration {
-	return []db.Migration{{Module: "gateway", Version: 1, Name: "registry", Up: `
+	return append([]db.Migration{{Module: "gateway", Version: 1, Name: "registry", Up: `
 CREATE TABLE gateway_members (
 	id TEXT PRIMARY KEY,
 	name TEXT NOT NULL,
@@ -207,7 +207,7 @@ CREATE TABLE gateway_deliveries (
 	delivered_at {{time}}
 );
 CREATE INDEX gateway_deliveries_due ON gateway_deliveries (state, next_at);
-`}}
+`}}, nodeMigrations()...)
 }
 
 // Store reads and writes the registry in SQL. Every write bumps the

@@ -1,0 +1,147 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/congso/congso/internal/platform/db"
+)
+
+// Nodes: every gateway node writes a heartbeat row when it polls the
+// registry. The rows show the operators which nodes are up and which
+// registry revision each serves, and they let the nodes share concurrency
+// limits: a client × service limited to L calls at a time may have
+// L / N of them on each of the N live nodes (the first L mod N nodes in
+// name order get one more), so the calls in flight over the whole
+// gateway never pass L, whichever node the load balancer picks. A node
+// that stops is no longer counted after [nodeLiveFor] and the others
+// take its share.
+
+// nodeLiveFor is how long a heartbeat keeps a node counted as live: a few
+// polls, so one slow poll does not change the shares.
+func nodeLiveFor(poll time.Duration) time.Duration {
+	return max(5*poll, 10*time.Second)
+}
+
+func nodeMigrations() []db.Migration {
+	return []db.Migration{{Module: "gateway", Version: 4, Name: "nodes", Up: `
+CREATE TABLE gateway_nodes (
+	node TEXT PRIMARY KEY,
+	started_at {{time}} NOT NULL,
+	seen_at {{time}} NOT NULL,
+	revision BIGINT NOT NULL
+);`}}
+}
+
+// Node is a gateway node as it last reported itself.
+type Node struct {
+	Node      string    `json:"node"`
+	StartedAt time.Time `json:"started_at"`
+	SeenAt    time.Time `json:"seen_at"`
+	// Revision is the registry revision the node served at SeenAt.
+	Revision int64 `json:"revision"`
+	// Live: seen recently enough to be counted in the concurrency shares.
+	Live bool `json:"live"`
+}
+
+// heartbeat records that node is up and serves revision.
+func (s *Store) heartbeat(ctx context.Context, node string, started time.Time, revision int64) error {
+	now := s.now().UTC()
+	err := s.db.Tx(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_nodes (node, started_at, seen_at, revision) VALUES ($1, $2, $3, $4)
+ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at, seen_at = excluded.seen_at, revision = excluded.revision`,
+			node, started.UTC(), now, revision)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("gateway heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Nodes lists the nodes that ever reported, live first then by name;
+// live means seen within liveFor.
+func (s *Store) Nodes(ctx context.Context, liveFor time.Duration) ([]Node, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT node, started_at, seen_at, revision FROM gateway_nodes ORDER BY node`)
+	if err != nil {
+		return nil, fmt.Errorf("gateway nodes: %w", err)
+	}
+	defer rows.Close()
+	since := s.now().Add(-liveFor)
+	var out []Node
+	for rows.Next() {
+		var n Node
+		if err := rows.Scan(&n.Node, &n.StartedAt, &n.SeenAt, &n.Revision); err != nil {
+			return nil, fmt.Errorf("gateway nodes: %w", err)
+		}
+		n.StartedAt, n.SeenAt = n.StartedAt.UTC(), n.SeenAt.UTC()
+		n.Live = n.SeenAt.After(since)
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("gateway nodes: %w", err)
+	}
+	slices.SortStableFunc(out, func(a, b Node) int {
+		if a.Live != b.Live {
+			if a.Live {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// cluster is what a node knows of the live nodes: how many, and its own
+// place among them in name order.
+type cluster struct {
+	n, rank int
+}
+
+// share is this node's part of a concurrency limit.
+func (c cluster) share(limit int64) int64 {
+	n := int64(max(c.n, 1))
+	s := limit / n
+	if int64(c.rank) < limit%n {
+		s++
+	}
+	return s
+}
+
+// clusterOf places self among the live nodes.
+func clusterOf(nodes []Node, self string) cluster {
+	var live []string
+	for _, n := range nodes {
+		if n.Live {
+			live = append(live, n.Node)
+		}
+	}
+	if !slices.Contains(live, self) {
+		live = append(live, self)
+	}
+	slices.Sort(live)
+	return cluster{n: len(live), rank: slices.Index(live, self)}
+}
+
+// beat writes the node's heartbeat and reads the live nodes again.
+func (rt *Runtime) beat(ctx context.Context) error {
+	if err := rt.store.heartbeat(ctx, rt.cfg.Node, rt.started, rt.snap.Load().reg.Revision); err != nil {
+		return err
+	}
+	nodes, err := rt.store.Nodes(ctx, nodeLiveFor(rt.cfg.PollInterval))
+	if err != nil {
+		return err
+	}
+	c := clusterOf(nodes, rt.cfg.Node)
+	rt.cluster.Store(&c)
+	return nil
+}
+
+// Nodes lists the gateway nodes that share this node's database, as they
+// last reported.
+func (rt *Runtime) Nodes(ctx context.Context) ([]Node, error) {
+	return rt.store.Nodes(ctx, nodeLiveFor(rt.cfg.PollInterval))
+}

@@ -1,0 +1,139 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/db/dbtest"
+)
+
+// A concurrency limit holds over the whole gateway, not per node: with a
+// limit of 3 and two live nodes, n1 takes 2 calls at a time and n2 one;
+// when n2 stops, n1 takes all 3 once n2's heartbeat is old (integration:
+// quotas enforced across nodes).
+func TestConcurrencyLimitIsSharedByTheNodes(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var offset atomic.Int64 // the test's clock runs ahead of the wall clock by this
+		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		release := make(chan struct{})
+		entered := make(chan struct{}, 16)
+		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/hold" {
+				entered <- struct{}{}
+				<-release
+			}
+		}))
+		defer backend.Close()
+		n1 := startNode(t, d, nodeOpts{name: "n1", poll: 20 * time.Millisecond, now: now})
+		n2ctx, stopN2 := context.WithCancel(ctx)
+		n2 := startNodeCtx(t, n2ctx, d, nodeOpts{name: "n2", poll: 20 * time.Millisecond, now: now})
+		seed(t, n1.mgr, backend.URL)
+		must(t, n1.mgr.PutQuota(ctx, "admin", gateway.Quota{Client: cid(client), Service: sid(svcID), MaxConcurrent: 3}))
+		waitFor(t, "both nodes live and on the quota's revision", func() bool {
+			return liveNodes(t, n1.rt) == 2 && liveNodes(t, n2.rt) == 2 && current(t, d, n1.rt) && current(t, d, n2.rt)
+		})
+
+		var wg sync.WaitGroup
+		hold := func(n *node) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				readAll(t, call(t, n.srv.URL, "GET", "/r1/"+svcID+"/hold", "tok-client", nil))
+			}()
+			<-entered
+		}
+		refused := func(n *node) bool {
+			r := call(t, n.srv.URL, "GET", "/r1/"+svcID+"/x", "tok-client", nil)
+			readAll(t, r)
+			return r.StatusCode == http.StatusTooManyRequests && r.Header.Get(gateway.HeaderError) == gateway.FaultQuota
+		}
+		hold(n1)
+		hold(n1)
+		if !refused(n1) {
+			t.Fatal("n1 took a third call although its share of 3 over 2 nodes is 2")
+		}
+		hold(n2)
+		if !refused(n2) {
+			t.Fatal("n2 took a second call although its share is 1: 4 calls in flight for a limit of 3")
+		}
+		close(release)
+		wg.Wait()
+
+		// n2 stops; once its heartbeat is older than the live window, n1
+		// has the whole limit.
+		stopN2()
+		offset.Store(int64(time.Minute))
+		waitFor(t, "n1 alone", func() bool { return liveNodes(t, n1.rt) == 1 })
+		release = make(chan struct{})
+		for range 3 {
+			hold(n1)
+		}
+		if !refused(n1) {
+			t.Fatal("a fourth call passed a limit of 3")
+		}
+		close(release)
+		wg.Wait()
+
+		nodes, err := n1.rt.Nodes(ctx)
+		must(t, err)
+		if len(nodes) != 2 || nodes[0].Node != "n1" || !nodes[0].Live || nodes[1].Node != "n2" || nodes[1].Live {
+			t.Fatalf("nodes = %+v; want n1 live, then n2 not live", nodes)
+		}
+	})
+}
+
+func liveNodes(t *testing.T, rt *gateway.Runtime) int {
+	nodes, err := rt.Nodes(context.Background())
+	must(t, err)
+	n := 0
+	for _, x := range nodes {
+		if x.Live {
+			n++
+		}
+	}
+	return n
+}
+
+// current reports whether rt serves the registry's latest revision.
+func current(t *testing.T, d *db.DB, rt *gateway.Runtime) bool {
+	want, _, err := gateway.NewStore(d, nil).Revision(context.Background())
+	must(t, err)
+	rev, _ := rt.Revision()
+	return rev == want
+}
+
+// waitFor polls cond (the heartbeats and registry polls run every 20 ms).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startNodeCtx is startNode whose Run ends with ctx (to stop a node).
+func startNodeCtx(t *testing.T, ctx context.Context, d *db.DB, o nodeOpts) *node {
+	t.Helper()
+	ml, err := gateway.NewMessageLog(d, gateway.LogConfig{Node: o.name, Key: testKey, SignInterval: time.Hour, Now: o.now})
+	must(t, err)
+	rt, err := gateway.NewRuntime(context.Background(), d, gateway.Config{Instance: "VN-HUE", Node: o.name,
+		Tokens: tokens{"tok-client": client}, PollInterval: o.poll, Log: ml, Now: o.now, BreakerCooldown: time.Hour})
+	must(t, err)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = rt.Run(ctx) }()
+	srv := httptest.NewServer(rt)
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	return &node{rt: rt, mgr: gateway.NewManager(gateway.NewStore(d, o.now), o.now), srv: srv, log: ml}
+}
