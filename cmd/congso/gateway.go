@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/congso/congso/internal/app"
 	"github.com/congso/congso/internal/config"
@@ -19,8 +20,9 @@ import (
 )
 
 const gatewayUsage = `usage:
-  congso gateway verify [-archive FILE] [-key BASE64]...  prove the message log's integrity (hash chains, signed
-                                                          Merkle roots); exit 1 on any tampering
+  congso gateway verify [-archive FILE] [-key BASE64]... [-tsa-ca FILE]
+                                                          prove the message log's integrity (hash chains, signed
+                                                          Merkle roots, RFC 3161 time-stamps); exit 1 on any tampering
   congso gateway export                                   write the message log as a verifiable archive to standard output
   congso gateway doctor                                   check certificates, clock skew, peers, database, configuration age
   congso gateway keygen                                   print a new signing key (PKCS#8 PEM) for CONGSO_GATEWAY_SIGNING_KEY
@@ -44,25 +46,41 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 		_, err = stdout.Write(pem)
 		return err
 	}
-	var archive string
+	var archive, tsaCA string
 	var keys keyList
 	cfg, pos, err := loadConfig("gateway "+action, rest, stderr, func(fs *flag.FlagSet, _ *config.Config) {
 		if action == "verify" {
 			fs.StringVar(&archive, "archive", "", "verify this exported archive instead of the database")
 			fs.Var(&keys, "key", "a trusted public signing key (base64 PKIX DER); repeat for several; default: the keys in the log")
+			fs.StringVar(&tsaCA, "tsa-ca", "", "PEM file of the CAs the time-stamp authority must chain to (default: CONGSO_GATEWAY_TSA_CA; none: stamps' own signatures only)")
 		}
 	})
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
+	opt := gateway.VerifyOptions{Trusted: keys}
+	if action == "verify" {
+		if tsaCA == "" {
+			tsaCA = os.Getenv("CONGSO_GATEWAY_TSA_CA")
+		}
+		if tsaCA != "" {
+			b, err := os.ReadFile(tsaCA)
+			if err != nil {
+				return err
+			}
+			if opt.TSARoots, err = gateway.ParseCertsPEM(b); err != nil {
+				return err
+			}
+		}
+	}
 	if action == "verify" && archive != "" {
 		f, err := os.Open(archive)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		rep, err := gateway.Verify(f, keys)
+		rep, err := gateway.VerifyWith(f, opt)
 		return verifyReport(stdout, rep, err)
 	}
 	d, err := db.Open(ctx, cfg.DatabaseURL, db.Options{})
@@ -72,7 +90,7 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 	defer d.Close()
 	switch action {
 	case "verify":
-		rep, err := gateway.VerifyDB(ctx, d, keys)
+		rep, err := gateway.VerifyDBWith(ctx, d, opt)
 		return verifyReport(stdout, rep, err)
 	case "export":
 		return gateway.Export(ctx, d, stdout)
@@ -102,6 +120,17 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 			}
 			dc.Roots = x509.NewCertPool()
 			dc.Roots.AppendCertsFromPEM(pem)
+		}
+		if s.TSAURL != "" {
+			pem, err := os.ReadFile(s.TSACA)
+			if err != nil {
+				return err
+			}
+			roots, err := gateway.ParseCertsPEM(pem)
+			if err != nil {
+				return err
+			}
+			dc.TSA = &gateway.TSAConfig{URL: s.TSAURL, Roots: roots}
 		}
 		checks := gateway.Doctor(ctx, dc)
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -138,6 +167,9 @@ func verifyReport(stdout io.Writer, rep gateway.Report, err error) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "records %d, signed batches %d, not yet signed %d\n", rep.Records, rep.Batches, rep.Unsigned)
+	if rep.Stamps > 0 {
+		fmt.Fprintf(stdout, "time-stamped: %d records under %d stamps, the newest at %s\n", rep.Stamped, rep.Stamps, rep.LastStamp.Format(time.RFC3339))
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(stdout, "PROBLEM:", p)
 	}

@@ -61,6 +61,9 @@ type GatewaySettings struct {
 	MaxBody                   int64
 	BreakerFailures           int
 	BreakerCooldown           time.Duration
+	// Time-stamping of the message log (CONGSO_GATEWAY_TSA_*).
+	TSAURL, TSACA         string // URL; CA bundle file or PEM
+	TSAInterval, TSAGrace time.Duration
 }
 
 // GatewaySettingsFromEnv reads the CONGSO_GATEWAY_* variables.
@@ -68,7 +71,8 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 	s := GatewaySettings{Instance: getenv("CONGSO_GATEWAY_INSTANCE"), Node: getenv("CONGSO_GATEWAY_NODE"),
 		Addr: getenv("CONGSO_GATEWAY_ADDR"), TLSCert: getenv("CONGSO_GATEWAY_TLS_CERT"), TLSKey: getenv("CONGSO_GATEWAY_TLS_KEY"),
 		ClientCA: getenv("CONGSO_GATEWAY_CLIENT_CA"), SigningKey: getenv("CONGSO_GATEWAY_SIGNING_KEY"),
-		HandoffPublisher: getenv("CONGSO_GATEWAY_HANDOFF_PUBLISHER")}
+		HandoffPublisher: getenv("CONGSO_GATEWAY_HANDOFF_PUBLISHER"),
+		TSAURL:           getenv("CONGSO_GATEWAY_TSA_URL"), TSACA: getenv("CONGSO_GATEWAY_TSA_CA")}
 	if s.Addr == "" {
 		s.Addr = ":8443"
 	}
@@ -80,7 +84,8 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 		key string
 		dst *time.Duration
 	}{{"CONGSO_GATEWAY_SIGN_INTERVAL", &s.SignInterval}, {"CONGSO_GATEWAY_POLL_INTERVAL", &s.Poll},
-		{"CONGSO_GATEWAY_BODY_TIMEOUT", &s.BodyTimeout}, {"CONGSO_GATEWAY_BREAKER_COOLDOWN", &s.BreakerCooldown}} {
+		{"CONGSO_GATEWAY_BODY_TIMEOUT", &s.BodyTimeout}, {"CONGSO_GATEWAY_BREAKER_COOLDOWN", &s.BreakerCooldown},
+		{"CONGSO_GATEWAY_TSA_INTERVAL", &s.TSAInterval}, {"CONGSO_GATEWAY_TSA_GRACE", &s.TSAGrace}} {
 		if v := getenv(d.key); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil || x <= 0 {
@@ -103,6 +108,9 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 	}
 	if s.Instance != "" && s.SigningKey == "" {
 		errs = append(errs, errors.New("CONGSO_GATEWAY_SIGNING_KEY is required on a gateway node (congso gateway keygen makes one)"))
+	}
+	if (s.TSAURL == "") != (s.TSACA == "") {
+		errs = append(errs, errors.New("CONGSO_GATEWAY_TSA_URL and CONGSO_GATEWAY_TSA_CA go together (the TSA and the CA its certificate chains to)"))
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		errs = append(errs, errors.New("CONGSO_GATEWAY_TLS_CERT and CONGSO_GATEWAY_TLS_KEY go together"))
@@ -156,7 +164,19 @@ func (a *App) initGateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway signing key: %w", err)
 	}
-	ml, err := gateway.NewMessageLog(a.DB, gateway.LogConfig{Node: s.Node, Key: key, SignInterval: s.SignInterval, Logger: a.Log})
+	lc := gateway.LogConfig{Node: s.Node, Key: key, SignInterval: s.SignInterval, Logger: a.Log}
+	if s.TSAURL != "" {
+		caPEM, err := pemOrFile(s.TSACA)
+		if err != nil {
+			return fmt.Errorf("gateway TSA CA: %w", err)
+		}
+		roots, err := gateway.ParseCertsPEM(caPEM)
+		if err != nil {
+			return fmt.Errorf("gateway TSA CA: %w", err)
+		}
+		lc.TSA = &gateway.TSAConfig{URL: s.TSAURL, Roots: roots, Interval: s.TSAInterval, Grace: s.TSAGrace}
+	}
+	ml, err := gateway.NewMessageLog(a.DB, lc)
 	if err != nil {
 		return fmt.Errorf("gateway message log: %w", err)
 	}

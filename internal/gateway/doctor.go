@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"net/http"
@@ -44,7 +45,10 @@ type DoctorConfig struct {
 	MaxSkew time.Duration
 	// ExpiryWarning warns about certificates expiring sooner (30 days).
 	ExpiryWarning time.Duration
-	Now           func() time.Time
+	// TSA, when set, is asked for a test stamp (reachability, its
+	// certificate chain, its clock).
+	TSA *TSAConfig
+	Now func() time.Time
 }
 
 // Doctor checks what makes a gateway fail quietly: certificates (its own
@@ -90,6 +94,26 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 			add("gateway certificate chain", Fail, "%v", err)
 		} else {
 			add("gateway certificate chain", OK, "verified")
+		}
+	}
+	if cfg.TSA != nil {
+		st := &stamper{cfg: *cfg.TSA}
+		if st.cfg.Client == nil {
+			st.cfg.Client = &http.Client{Timeout: 15 * time.Second}
+		}
+		probe := sha256.Sum256([]byte("congso gateway doctor " + now.UTC().Format(time.RFC3339Nano)))
+		t0 := cfg.Now()
+		_, at, err := st.request(ctx, probe[:])
+		if err != nil {
+			add("time-stamp authority", Fail, "%v", err)
+		} else {
+			rtt := cfg.Now().Sub(t0)
+			skew := at.Sub(t0.Add(rtt / 2)).Abs()
+			h := OK
+			if skew > cfg.MaxSkew+time.Second+rtt {
+				h = Warn
+			}
+			add("time-stamp authority", h, "stamped in %s; its clock differs by about %s", rtt.Round(time.Millisecond), skew.Round(time.Millisecond))
 		}
 	}
 	if cfg.DB == nil {

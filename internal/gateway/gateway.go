@@ -109,7 +109,9 @@ type Service struct {
 	// Redact names JSON fields whose values are replaced by "***" in logged
 	// bodies (for example so_dinh_danh, phone).
 	Redact []string `json:"redact,omitempty"`
-	// FailPolicy applies when the quota store is unreachable.
+	// FailPolicy applies when the quota store is unreachable, or when the
+	// message log has not been time-stamped for longer than the grace
+	// period (tsa.go).
 	FailPolicy FailPolicy `json:"fail_policy"`
 	Versions   []Version  `json:"versions"`
 	UpdatedAt  time.Time  `json:"updated_at"`

@@ -183,10 +183,16 @@ func (q *quotaLimiter) usage(ctx context.Context, client, service string) (perSe
 	return perSecond, daily, nil
 }
 
-// admit applies the client's quota on the service: concurrency (this
+// admit refuses the calls of fail-closed services while time-stamping
+// fails (tsa.go), then applies the client's quota on the service: concurrency (this
 // node's share of the limit, see nodes.go), then the shared rate and daily
 // windows.
 func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fault {
+	if rt.cfg.Log.stampFailing() && (ex.svc == nil || ex.svc.FailPolicy != FailOpen) {
+		f := fault(http.StatusServiceUnavailable, FaultTimestamp, "the message log cannot be time-stamped; this service accepts no calls until it can")
+		f.RetryAfter = 60
+		return f
+	}
 	q, ok := snap.quotas[ex.qkey]
 	if !ok {
 		return nil

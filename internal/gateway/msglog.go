@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,6 +184,9 @@ type Batch struct {
 	KeyID     string    `json:"key_id"`
 	Algorithm string    `json:"algorithm"`
 	Signature string    `json:"signature"`
+	// Timestamp is the RFC 3161 token (DER, base64) over the batch, when
+	// the node had it stamped (tsa.go).
+	Timestamp string `json:"timestamp,omitempty"`
 }
 
 // signedMessage is what a batch's signature covers.
@@ -290,8 +294,11 @@ type LogConfig struct {
 	SignInterval time.Duration
 	// MaxBatch bounds the records written in one transaction (512).
 	MaxBatch int
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// TSA, when set, time-stamps the node's newest batch at an interval
+	// (tsa.go).
+	TSA    *TSAConfig
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // MessageLog is the tamper-evident log of exchanges. Append hands a record
@@ -310,6 +317,8 @@ type MessageLog struct {
 	headSeq  int64
 	headHash string
 	args     []any // reused INSERT arguments (writer goroutine)
+
+	stamp *stamper // nil: no time-stamping
 
 	records, commits atomic.Int64
 }
@@ -352,7 +361,24 @@ func NewMessageLog(d *db.DB, cfg LogConfig) (*MessageLog, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &MessageLog{db: d, cfg: cfg, in: make(chan *pending, 4096)}, nil
+	l := &MessageLog{db: d, cfg: cfg, in: make(chan *pending, 4096)}
+	if t := cfg.TSA; t != nil {
+		if t.URL == "" || t.Roots == nil {
+			return nil, errors.New("gateway: time-stamping needs the TSA's URL and the CA certificates it chains to")
+		}
+		st := &stamper{cfg: *t, lastOK: cfg.Now()}
+		if st.cfg.Interval <= 0 {
+			st.cfg.Interval = time.Minute
+		}
+		if st.cfg.Grace <= 0 {
+			st.cfg.Grace = 4 * time.Hour
+		}
+		if st.cfg.Client == nil {
+			st.cfg.Client = &http.Client{Timeout: 15 * time.Second}
+		}
+		l.stamp = st
+	}
+	return l, nil
 }
 
 // Append records rec and returns once it is committed.
@@ -382,6 +408,14 @@ func (l *MessageLog) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(l.cfg.SignInterval)
 	defer t.Stop()
+	if l.stamp != nil {
+		// Stamping waits on the TSA: it has its own goroutine, so that
+		// records keep being written meanwhile.
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Add(1)
+		go func() { defer wg.Done(); l.stampLoop(ctx) }()
+	}
 	batch := make([]*pending, 0, l.cfg.MaxBatch)
 	for {
 		select {
@@ -837,15 +871,19 @@ func Export(ctx context.Context, d *db.DB, w io.Writer) error {
 		}
 	}
 	rows.Close()
-	rows, err = d.Read().QueryContext(ctx, `SELECT node, first_seq, last_seq, root, signed_at, key_id, algorithm, signature FROM gateway_msglog_batches ORDER BY node, first_seq`)
+	rows, err = d.Read().QueryContext(ctx, `SELECT node, first_seq, last_seq, root, signed_at, key_id, algorithm, signature, tsa_token FROM gateway_msglog_batches ORDER BY node, first_seq`)
 	if err != nil {
 		return fmt.Errorf("export message log: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var b Batch
-		if err := rows.Scan(&b.Node, &b.FirstSeq, &b.LastSeq, &b.Root, &b.SignedAt, &b.KeyID, &b.Algorithm, &b.Signature); err != nil {
+		var token *string
+		if err := rows.Scan(&b.Node, &b.FirstSeq, &b.LastSeq, &b.Root, &b.SignedAt, &b.KeyID, &b.Algorithm, &b.Signature, &token); err != nil {
 			return err
+		}
+		if token != nil {
+			b.Timestamp = *token
 		}
 		b.SignedAt = b.SignedAt.UTC()
 		if err := enc.Encode(archiveLine{Kind: "batch", Batch: &b}); err != nil {
@@ -863,6 +901,12 @@ type Report struct {
 	Records  int64 `json:"records"`
 	Batches  int64 `json:"batches"`
 	Unsigned int64 `json:"unsigned"` // records after the last batch of their node
+	// Stamped counts the records covered by a valid time-stamp (up to the
+	// last stamped batch of their node); Stamps the valid stamps.
+	Stamped int64 `json:"stamped"`
+	Stamps  int64 `json:"stamps"`
+	// LastStamp is the time of the newest valid stamp.
+	LastStamp *time.Time `json:"last_stamp,omitempty"`
 	// Problems lists every inconsistency found; empty means the archive is intact.
 	Problems []string `json:"problems"`
 }
@@ -876,6 +920,24 @@ func (r Report) OK() bool { return len(r.Problems) == 0 }
 // public keys (base64 PKIX DER) the signatures must come from; otherwise the
 // archive's own keys are used, which proves integrity but not origin.
 func Verify(r io.Reader, trusted []string) (Report, error) {
+	return VerifyWith(r, VerifyOptions{Trusted: trusted})
+}
+
+// VerifyOptions says what a verification trusts.
+type VerifyOptions struct {
+	// Trusted lists the public keys (base64 PKIX DER) the batch signatures
+	// must come from; empty: the archive's own keys.
+	Trusted []string
+	// TSARoots are the CAs the time-stamp authority must chain to; nil:
+	// a stamp's own signature is checked, not who made it.
+	TSARoots *x509.CertPool
+}
+
+// VerifyWith is [Verify] with the time-stamps checked too: every stamp must
+// be a valid RFC 3161 token over its batch (from a TSA chaining to
+// opt.TSARoots when set); the report counts the records stamps cover.
+func VerifyWith(r io.Reader, opt VerifyOptions) (Report, error) {
+	trusted := opt.Trusted
 	var rep Report
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<28)
@@ -884,6 +946,7 @@ func Verify(r io.Reader, trusted []string) (Report, error) {
 		hashes  []string // index seq-1
 		first   int64
 		signed  int64
+		stamped int64
 		lastSeq int64
 		prev    string
 	}
@@ -975,6 +1038,18 @@ func Verify(r io.Reader, trusted []string) (Report, error) {
 			problem("batch %s %d–%d: signature is not valid", b.Node, b.FirstSeq, b.LastSeq)
 		}
 		c.signed = b.LastSeq
+		if b.Timestamp != "" {
+			at, err := verifyStamp(b, opt.TSARoots)
+			if err != nil {
+				problem("batch %s %d–%d: %v", b.Node, b.FirstSeq, b.LastSeq, err)
+			} else {
+				rep.Stamps++
+				c.stamped = b.LastSeq
+				if rep.LastStamp == nil || at.After(*rep.LastStamp) {
+					rep.LastStamp = &at
+				}
+			}
+		}
 	}
 	for node, c := range chains {
 		if c.signed == 0 && c.first > 1 {
@@ -984,6 +1059,9 @@ func Verify(r io.Reader, trusted []string) (Report, error) {
 			c.signed = c.first - 1
 		}
 		rep.Unsigned += c.lastSeq - c.signed
+		if c.stamped > 0 {
+			rep.Stamped += c.stamped - c.first + 1
+		}
 		_ = node
 	}
 	return rep, nil
@@ -1000,9 +1078,14 @@ func containsStr(xs []string, x string) bool {
 
 // VerifyDB exports the log of d and verifies it (`congso gateway verify`).
 func VerifyDB(ctx context.Context, d *db.DB, trusted []string) (Report, error) {
+	return VerifyDBWith(ctx, d, VerifyOptions{Trusted: trusted})
+}
+
+// VerifyDBWith is [VerifyDB] with [VerifyOptions].
+func VerifyDBWith(ctx context.Context, d *db.DB, opt VerifyOptions) (Report, error) {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(Export(ctx, d, pw)) }()
-	rep, err := Verify(pr, trusted)
+	rep, err := VerifyWith(pr, opt)
 	pr.Close()
 	return rep, err
 }
