@@ -40,6 +40,7 @@ Usage:
   congso user    ACTION    manage accounts (create, grant, revoke, reset-password, list)
   congso audit   ACTION    verify or export the audit log (verify, export)
   congso gateway ACTION    the integration gateway (verify, export, doctor, keygen, bind-client)
+  congso nationalportal ACTION  the national-portal link (backfill, backfill-cancel, status)
   congso version           print the version
 
 Run 'congso COMMAND -h' for a command's flags. Settings: docs/configuration.md.
@@ -65,6 +66,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdAudit(rest, stdout, stderr)
 	case "gateway":
 		err = cmdGateway(rest, stdout, stderr)
+	case "nationalportal":
+		err = cmdNationalPortal(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "congso", app.Version)
 		return 0

@@ -131,21 +131,24 @@ func (a *App) initServices(ctx context.Context) error {
 		client := nationalportal.NewClient(nationalportal.ClientConfig{URL: s.URL, Username: s.Username, Password: s.Password,
 			Unit: s.Unit, Timeout: s.Timeout})
 		a.National, err = nationalportal.New(a.DB, nationalportal.Config{Dossiers: a.Dossier, Portal: client,
-			InboundAgency: s.InboundAgency, InboundUnit: s.InboundUnit, InboundDesks: s.InboundDesks, People: a.Identity, Logger: a.Log})
+			InboundAgency: s.InboundAgency, InboundUnit: s.InboundUnit, InboundDesks: s.InboundDesks, People: a.Identity, Logger: a.Log,
+			Queue: a.Outbox.Stats, BackfillPage: s.BackfillPage, BackfillPause: s.BackfillPause, ReconcileInterval: s.ReconcileInterval})
 		if err != nil {
 			return fmt.Errorf("national portal: %w", err)
 		}
 		a.National.Subscribe(a.Outbox)
+		// Reconciliation and backfill steps are durable timers: one node
+		// runs each when due, also after a restart.
+		a.National.HandleTimers(a.Timers)
+		if err := a.National.ScheduleReconciliation(ctx); err != nil {
+			return fmt.Errorf("national portal: %w", err)
+		}
 		if s.PullInterval > 0 {
 			a.workers = append(a.workers, worker{name: "national-portal-pull", run: func(ctx context.Context) error {
 				a.National.RunPull(ctx, s.PullInterval)
 				return ctx.Err()
 			}})
 		}
-		a.workers = append(a.workers, worker{name: "national-portal-reconcile", run: func(ctx context.Context) error {
-			a.National.RunDailyReconciliation(ctx, 10*time.Minute)
-			return ctx.Err()
-		}})
 	}
 	return nil
 }

@@ -49,6 +49,7 @@ type Server struct {
 	sessions   map[string]time.Time // token → expiry
 	dossiers   map[string]HoSo
 	history    map[string][]int // TrangThaiHoSo as applied, per dossier
+	upserts    map[string]int   // upserts applied, per dossier
 	progress   map[string][]TienDo
 	requests   []Recorded
 	inbound    []HoSoMoi
@@ -78,7 +79,7 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	return &Server{cfg: cfg, sessions: map[string]time.Time{}, dossiers: map[string]HoSo{}, history: map[string][]int{},
-		progress: map[string][]TienDo{}, files: map[string][]byte{}, links: map[string]string{}, closed: make(chan struct{})}
+		upserts: map[string]int{}, progress: map[string][]TienDo{}, files: map[string][]byte{}, links: map[string]string{}, closed: make(chan struct{})}
 }
 
 // NewTestServer starts the fake portal on loopback; it stops when the test
@@ -186,6 +187,14 @@ func (s *Server) Calls(service string, status int) int {
 		}
 	}
 	return n
+}
+
+// Upserts counts the upserts (DongBoHoSoMC) applied to a dossier, including
+// those whose answer was lost.
+func (s *Server) Upserts(code string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.upserts[code]
 }
 
 // Dossier returns a held dossier.
@@ -507,6 +516,7 @@ func (s *Server) upsert(env Request) []FieldLoi {
 			s.history[h.MaHoSo] = append(hist, h.TrangThaiHoSo)
 		}
 		s.dossiers[h.MaHoSo] = h
+		s.upserts[h.MaHoSo]++
 	}
 	return nil
 }

@@ -55,12 +55,20 @@ func NewHandlers(svc *Service, stats QueueStats) *Handlers { return &Handlers{sv
 //	POST /api/v1/national-portal/reconciliations              run one: {"from": "2026-03-01", "to": "2026-03-31"} (days, to inclusive)
 //	POST /api/v1/national-portal/dossiers/{code}/resync       push a dossier again with all its progress
 //	POST /api/v1/national-portal/pull                         pull the inbound feed now
+//	GET  /api/v1/national-portal/reconciliations/schedule     the scheduled reconciliation: last run, next run
+//	GET  /api/v1/national-portal/backfill                     the latest backfill's progress
+//	POST /api/v1/national-portal/backfill                     start (or resume) one: {"since": "2026-01-01"} or {"all": true}
+//	POST /api/v1/national-portal/backfill/cancel              stop the backfill in progress
 func (h *Handlers) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/national-portal/state", h.state)
 	mux.HandleFunc("GET /api/v1/national-portal/reconciliations/latest", h.latest)
 	mux.HandleFunc("POST /api/v1/national-portal/reconciliations", h.reconcile)
 	mux.HandleFunc("POST /api/v1/national-portal/dossiers/{code}/resync", h.resync)
 	mux.HandleFunc("POST /api/v1/national-portal/pull", h.pull)
+	mux.HandleFunc("GET /api/v1/national-portal/reconciliations/schedule", h.schedule)
+	mux.HandleFunc("GET /api/v1/national-portal/backfill", h.backfillStatus)
+	mux.HandleFunc("POST /api/v1/national-portal/backfill", h.startBackfill)
+	mux.HandleFunc("POST /api/v1/national-portal/backfill/cancel", h.cancelBackfill)
 }
 
 func allowed(r *http.Request, a identity.Action) error {
@@ -79,6 +87,9 @@ type StateView struct {
 	QueueState
 	// Queue is the outbox's count of deliveries waiting for the sync, per topic.
 	Queue []outbox.SubscriptionStats `json:"queue"`
+	// Schedule is the scheduled reconciliation; Backfill the latest backfill.
+	Schedule ScheduleStatus `json:"reconciliation_schedule"`
+	Backfill BackfillStatus `json:"backfill"`
 }
 
 func (h *Handlers) stateView(ctx context.Context) (StateView, error) {
@@ -87,6 +98,12 @@ func (h *Handlers) stateView(ctx context.Context) (StateView, error) {
 		return StateView{}, err
 	}
 	v := StateView{QueueState: st, Queue: []outbox.SubscriptionStats{}}
+	if v.Schedule, err = h.svc.ReconcileSchedule(ctx); err != nil {
+		return v, err
+	}
+	if v.Backfill, err = h.svc.BackfillStatus(ctx); err != nil {
+		return v, err
+	}
 	if h.stats != nil {
 		all, err := h.stats(ctx)
 		if err != nil {
@@ -212,11 +229,101 @@ func (h *Handlers) pull(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, rep)
 }
 
+// ParseSince reads the start of a backfill: a day (YYYY-MM-DD, Vietnam's
+// time, not after today) or all (every dossier), exactly one of them. It
+// returns the zero time for all. Messages are in lang.
+func ParseSince(lang i18n.Lang, since string, all bool, now time.Time) (time.Time, []httpx.FieldError) {
+	since = strings.TrimSpace(since)
+	switch {
+	case all && since != "":
+		return time.Time{}, []httpx.FieldError{{Field: "since", Code: "invalid_value", Message: i18n.T(lang, "nationalportal.field.since_or_all")}}
+	case all:
+		return time.Time{}, nil
+	case since == "":
+		return time.Time{}, []httpx.FieldError{{Field: "since", Code: "required", Message: i18n.T(lang, "nationalportal.field.since_or_all")}}
+	}
+	t, err := time.ParseInLocation("2006-01-02", since, Location)
+	if err != nil {
+		return t, []httpx.FieldError{{Field: "since", Code: "invalid_format", Message: i18n.T(lang, "nationalportal.field.date")}}
+	}
+	if t.After(now) {
+		return t, []httpx.FieldError{{Field: "since", Code: "invalid_value", Message: i18n.T(lang, "nationalportal.field.since_future")}}
+	}
+	return t, nil
+}
+
+func (h *Handlers) schedule(w http.ResponseWriter, r *http.Request) {
+	if err := allowed(r, ActionView); err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	st, err := h.svc.ReconcileSchedule(r.Context())
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, st)
+}
+
+func (h *Handlers) backfillStatus(w http.ResponseWriter, r *http.Request) {
+	if err := allowed(r, ActionView); err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	st, err := h.svc.BackfillStatus(r.Context())
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, st)
+}
+
+func (h *Handlers) startBackfill(w http.ResponseWriter, r *http.Request) {
+	if err := allowed(r, ActionOperate); err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	var in struct {
+		Since string `json:"since"`
+		All   bool   `json:"all"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in); err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	since, errs := ParseSince(i18n.FromRequest(r), in.Since, in.All, h.svc.cfg.Now())
+	if len(errs) > 0 {
+		httpx.Error(w, r, httpx.Validation(errs...))
+		return
+	}
+	st, err := h.svc.StartBackfill(r.Context(), since, identity.PrincipalFrom(r.Context()).PersonID)
+	if err != nil {
+		httpx.Error(w, r, translate(err))
+		return
+	}
+	httpx.WriteJSON(w, http.StatusAccepted, st)
+}
+
+func (h *Handlers) cancelBackfill(w http.ResponseWriter, r *http.Request) {
+	if err := allowed(r, ActionOperate); err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	st, err := h.svc.CancelBackfill(r.Context())
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, st)
+}
+
 // translate maps the adapter's errors to problems.
 func translate(err error) error {
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return &httpx.Err{Status: http.StatusBadGateway, Code: "nationalportal.unavailable", Err: err}
+	case errors.Is(err, ErrBackfillRunning):
+		return &httpx.Err{Status: http.StatusConflict, Code: "nationalportal.backfill_running", Err: err}
 	case errors.Is(err, ErrBusy):
 		return &httpx.Err{Status: http.StatusConflict, Code: "nationalportal.busy", Err: err}
 	case errors.Is(err, ErrRejected):

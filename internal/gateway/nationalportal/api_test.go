@@ -3,6 +3,7 @@ package nationalportal_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -185,7 +186,131 @@ func TestOpenAPIFragment(t *testing.T) {
 			}
 		}
 	}
-	if ops != 5 {
-		t.Errorf("openapi.json describes %d operations, the API has 5", ops)
+	if ops != 9 {
+		t.Errorf("openapi.json describes %d operations, the API has 9", ops)
+	}
+}
+
+// The backfill and the reconciliation schedule through the JSON API and the
+// page: who may start a backfill, its period checked next to the field, one
+// at a time, its progress and the schedule shown.
+func TestBackfillAPIAndPage(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		srv := e.server()
+		e.receive("Đặng Thị Hoa")
+		e.drain()
+
+		res, body := do(t, "GET", srv.URL+"/api/v1/national-portal/backfill", "leader", "", "", "")
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"state":"none"`) {
+			t.Fatalf("no backfill = %d %s", res.StatusCode, body)
+		}
+		if res, _ := do(t, "POST", srv.URL+"/api/v1/national-portal/backfill", "leader", "application/json", `{"all": true}`, ""); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("leader backfill = %d", res.StatusCode)
+		}
+		for _, bad := range []string{`{}`, `{"since": "2026-13-01"}`, `{"since": "2026-04-01"}`, `{"since": "2026-03-01", "all": true}`} {
+			res, body := do(t, "POST", srv.URL+"/api/v1/national-portal/backfill", "admin", "application/json", bad, "")
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `"field":"since"`) {
+				t.Fatalf("backfill %s = %d %s", bad, res.StatusCode, body)
+			}
+		}
+		res, body = do(t, "POST", srv.URL+"/api/v1/national-portal/backfill", "admin", "application/json", `{"since": "2026-03-01"}`, "")
+		var st nationalportal.BackfillStatus
+		if res.StatusCode != http.StatusAccepted || json.Unmarshal([]byte(body), &st) != nil || st.State != nationalportal.BackfillCounting ||
+			st.RequestedBy != sysadmin.PersonID || !st.Since.Equal(at(2026, 3, 1, 0, 0)) {
+			t.Fatalf("start = %d %s", res.StatusCode, body)
+		}
+		res, body = do(t, "POST", srv.URL+"/api/v1/national-portal/backfill", "admin", "application/json", `{"all": true}`, "")
+		if res.StatusCode != http.StatusConflict || !strings.Contains(body, "nationalportal.backfill_running") {
+			t.Fatalf("a second backfill = %d %s", res.StatusCode, body)
+		}
+		if _, err := e.timers.FireDue(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.np.ScheduleReconciliation(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		res, body = do(t, "GET", srv.URL+"/api/v1/national-portal/state", "leader", "", "", "")
+		var sv nationalportal.StateView
+		if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &sv) != nil || sv.Backfill.Total != 1 || sv.Backfill.Enqueued != 1 ||
+			sv.Backfill.Pending != 1 || sv.Schedule.NextRunAt.IsZero() || !sv.Schedule.Enabled {
+			t.Fatalf("state = %d %s", res.StatusCode, body)
+		}
+		_, body = do(t, "GET", srv.URL+"/admin/national-portal", "admin", "", "", "en")
+		for _, want := range []string{`data-state="enqueued"`, "Sent 0 of 1 dossiers; waiting 1", "Dossiers received since 01/03/2026",
+			"Not run yet.", "02/03/2026 08:00", "24 h"} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("English page lacks %q:\n%s", want, body)
+			}
+		}
+		e.drain()
+		if _, _, err := e.np.ReconcileIfDue(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		res, body = do(t, "GET", srv.URL+"/api/v1/national-portal/reconciliations/schedule", "leader", "", "", "")
+		var sch nationalportal.ScheduleStatus
+		if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &sch) != nil || sch.Runs != 1 || !sch.LastOK ||
+			!sch.NextRunAt.Equal(at(2026, 3, 3, 8, 0)) {
+			t.Fatalf("schedule = %d %s", res.StatusCode, body)
+		}
+		_, body = do(t, "GET", srv.URL+"/admin/national-portal", "leader", "", "", "")
+		for _, want := range []string{"từ 01/03/2026 đến 01/03/2026, 0 sai lệch", "03/03/2026 08:00", "Đã gửi 1/1 hồ sơ"} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("Vietnamese page lacks %q:\n%s", want, body)
+			}
+		}
+		if strings.Contains(body, `action="/admin/national-portal/backfill"`) {
+			t.Fatal("a leader is offered the backfill form")
+		}
+
+		// The form: a missing choice is shown next to the field; cancelling.
+		res, body = do(t, "POST", srv.URL+"/admin/national-portal/backfill", "admin", "application/x-www-form-urlencoded", "since=", "")
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `aria-describedby="since-hint since-err"`) ||
+			!strings.Contains(body, "Nhập ngày tiếp nhận bắt đầu") {
+			t.Fatalf("empty form = %d\n%s", res.StatusCode, body)
+		}
+		res, _ = do(t, "POST", srv.URL+"/admin/national-portal/backfill/cancel", "admin", "application/x-www-form-urlencoded", "", "")
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("cancel = %d", res.StatusCode)
+		}
+		res, _ = do(t, "POST", srv.URL+"/admin/national-portal/backfill", "admin", "application/x-www-form-urlencoded", "all=1", "")
+		if st, _ := e.np.BackfillStatus(e.ctx); res.StatusCode != http.StatusSeeOther || st.State != nationalportal.BackfillCounting || !st.Since.IsZero() {
+			t.Fatalf("start from the page = %d, %+v", res.StatusCode, st)
+		}
+		res, body = do(t, "POST", srv.URL+"/api/v1/national-portal/backfill/cancel", "admin", "application/json", "", "")
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"state":"cancelled"`) {
+			t.Fatalf("cancel = %d %s", res.StatusCode, body)
+		}
+	})
+}
+
+// The command line records a backfill for the servers and reports progress.
+func TestCommand(t *testing.T) {
+	d := dbtest.SQLite(t, migrations())
+	ctx := context.Background()
+	var out strings.Builder
+	run := func(args ...string) error {
+		out.Reset()
+		return nationalportal.Command(ctx, d, args, "ops", &out)
+	}
+	for _, bad := range [][]string{{}, {"backfill"}, {"backfill", "-all", "-since", "2020-01-01"}, {"backfill", "-since", "01/01/2020"},
+		{"frobnicate"}, {"status", "extra"}} {
+		if err := run(bad...); !errors.Is(err, nationalportal.ErrUsage) {
+			t.Fatalf("%q: %v", bad, err)
+		}
+	}
+	if err := run("status"); err != nil || !strings.Contains(out.String(), "backfill: none") ||
+		!strings.Contains(out.String(), "reconciliation: not scheduled yet") {
+		t.Fatalf("status = %v\n%s", err, out.String())
+	}
+	if err := run("backfill", "-since", "2020-01-01"); err != nil || !strings.Contains(out.String(), "backfill 1 started") ||
+		!strings.Contains(out.String(), "since 2020-01-01, by ops): counting") {
+		t.Fatalf("backfill = %v\n%s", err, out.String())
+	}
+	if err := run("backfill", "-all"); !errors.Is(err, nationalportal.ErrBackfillRunning) {
+		t.Fatalf("another period: %v", err)
+	}
+	if err := run("backfill-cancel"); err != nil || !strings.Contains(out.String(), "cancelled") {
+		t.Fatalf("cancel = %v\n%s", err, out.String())
 	}
 }

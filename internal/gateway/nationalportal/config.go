@@ -36,11 +36,21 @@ type Settings struct {
 	// InboundDesks maps a receiving agency e-ID named by the portal to its
 	// desk unit (CONGSO_DVCQG_INBOUND_DESKS="agency=unit,agency=unit").
 	InboundDesks map[string]string
+	// ReconcileInterval is the time between scheduled reconciliations
+	// (CONGSO_DVCQG_RECONCILE_INTERVAL, default 24h; "0" turns them off,
+	// stored as -1 to pass on as Config.ReconcileInterval).
+	ReconcileInterval time.Duration
+	// BackfillPage and BackfillPause pace the backfill: dossiers enqueued
+	// per step (CONGSO_DVCQG_BACKFILL_PAGE, default 100, at most 200) and
+	// the wait between steps (CONGSO_DVCQG_BACKFILL_PAUSE, default 2s).
+	BackfillPage  int
+	BackfillPause time.Duration
 }
 
 // SettingsFromEnv reads the CONGSO_DVCQG_* variables.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{Timeout: 20 * time.Second, PullInterval: time.Minute, InboundDesks: map[string]string{}}
+	s := Settings{Timeout: 20 * time.Second, PullInterval: time.Minute, InboundDesks: map[string]string{},
+		ReconcileInterval: 24 * time.Hour, BackfillPage: 100, BackfillPause: 2 * time.Second}
 	var errs []error
 	if v := getenv("CONGSO_DVCQG_ENABLED"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -67,6 +77,24 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	}
 	dur("CONGSO_DVCQG_TIMEOUT", &s.Timeout)
 	dur("CONGSO_DVCQG_PULL_INTERVAL", &s.PullInterval)
+	dur("CONGSO_DVCQG_RECONCILE_INTERVAL", &s.ReconcileInterval)
+	if s.ReconcileInterval == 0 {
+		s.ReconcileInterval = -1
+	} else if s.ReconcileInterval > 0 && s.ReconcileInterval < time.Minute {
+		errs = append(errs, errors.New("CONGSO_DVCQG_RECONCILE_INTERVAL must be 0 (off) or at least 1m"))
+	}
+	dur("CONGSO_DVCQG_BACKFILL_PAUSE", &s.BackfillPause)
+	if s.BackfillPause <= 0 {
+		errs = append(errs, errors.New("CONGSO_DVCQG_BACKFILL_PAUSE must be positive"))
+	}
+	if v := getenv("CONGSO_DVCQG_BACKFILL_PAGE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			errs = append(errs, fmt.Errorf("CONGSO_DVCQG_BACKFILL_PAGE: %q is not a number from 1 to 200", v))
+		} else {
+			s.BackfillPage = n
+		}
+	}
 	if v := getenv("CONGSO_DVCQG_INBOUND_DESKS"); v != "" {
 		for _, pair := range strings.Split(v, ",") {
 			a, u, ok := strings.Cut(strings.TrimSpace(pair), "=")

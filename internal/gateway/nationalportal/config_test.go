@@ -27,6 +27,20 @@ func TestSettingsFromEnv(t *testing.T) {
 		s.InboundDesks["000.00.13.H10"] != "000.01.13.H10" {
 		t.Fatalf("settings = %+v, %v", s, err)
 	}
+	if s.ReconcileInterval != 24*time.Hour || s.BackfillPage != 100 || s.BackfillPause != 2*time.Second {
+		t.Fatalf("schedule defaults = %+v", s)
+	}
+	s, err = nationalportal.SettingsFromEnv(env(map[string]string{"CONGSO_DVCQG_RECONCILE_INTERVAL": "0", "CONGSO_DVCQG_BACKFILL_PAGE": "50",
+		"CONGSO_DVCQG_BACKFILL_PAUSE": "500ms"}))
+	if err != nil || s.ReconcileInterval >= 0 || s.BackfillPage != 50 || s.BackfillPause != 500*time.Millisecond {
+		t.Fatalf("schedule settings = %+v, %v", s, err)
+	}
+	for _, bad := range []map[string]string{{"CONGSO_DVCQG_BACKFILL_PAGE": "500"}, {"CONGSO_DVCQG_RECONCILE_INTERVAL": "5s"},
+		{"CONGSO_DVCQG_BACKFILL_PAUSE": "-1s"}} {
+		if _, err := nationalportal.SettingsFromEnv(env(bad)); err == nil {
+			t.Fatalf("%v was accepted", bad)
+		}
+	}
 	if _, err := nationalportal.SettingsFromEnv(env(map[string]string{"CONGSO_DVCQG_TIMEOUT": "soon"})); err == nil {
 		t.Fatal("a bad duration was accepted")
 	}

@@ -18,7 +18,18 @@
 //     code; then it acknowledges our code to the portal (XacNhanHoSo).
 //   - The reconciliation. Service.Reconcile compares both sides for a period
 //     and records the mismatches (missing, unknown, status, dates) for the
-//     admin page (Pages) and the JSON API (Handlers).
+//     admin page (Pages) and the JSON API (Handlers). It runs on a durable
+//     schedule (schedule.go): nationalportal_jobs holds the next run, the
+//     last run and its result and a lease; the timer TimerReconcile
+//     (Service.HandleTimers) only wakes a node when a run is due, and
+//     Service.ReconcileIfDue runs it only if the row says it is due and no
+//     one holds the lease.
+//   - The backfill (backfill.go). Service.StartBackfill records a request
+//     (nationalportal_backfills) for the dossiers received since a day, or
+//     all; the timer TimerBackfill counts them, then publishes one outbox
+//     event per dossier (TopicBackfill, handled like a dossier event) a page
+//     at a time, only when the previous page left the queue. Command is the
+//     command line over the same tables.
 //   - The wire profile. Client speaks the legacy integration profile (POST
 //     /auth for a session, POST /api envelopes naming a service); it sits
 //     behind the Portal interface so that a newer REST profile can replace it
@@ -26,7 +37,8 @@
 //     speaking the same profile.
 //
 // Files: service.go the sync, inbound.go the feed, reconcile.go the
-// reconciliation, state.go what operators see, mapping.go the payloads (no
+// reconciliation, schedule.go its schedule, backfill.go the backfill,
+// jobstore.go their SQL, cli.go the command line, state.go what operators see, mapping.go the payloads (no
 // SQL, no HTTP), wire.go and client.go the profile, store.go the schema,
 // api.go the JSON API (openapi.json), ui.go + templates/ the page,
 // config.go the CONGSO_DVCQG_* settings. docs/national-portal.md is the
@@ -49,4 +61,11 @@
 //     cursor move in one transaction, and Submit's idempotency key covers a
 //     crash between Submit and that transaction.
 //   - No personal data beyond the applicant's name leaves the province.
+//   - A backfill page's events and the cursor past it commit in one
+//     transaction: a crash neither loses nor repeats a page. At most one
+//     backfill is active (UNIQUE active) and one node steps it (its lease).
+//     The backfill's requests in the outbox never exceed a page, so live
+//     syncs wait behind at most a page.
+//   - A scheduled reconciliation runs once per due time across restarts and
+//     nodes; its outcome, next due time and timer move in one transaction.
 package nationalportal

@@ -120,8 +120,8 @@ func testProcedures() *procedures {
 	return &procedures{byCode: map[string]catalog.Procedure{permitCode: permit}}
 }
 
-// env is a province (dossier service, outbox dispatcher, the adapter) and a
-// fake national portal on loopback, on one injected clock.
+// env is a province (dossier service, outbox dispatcher, timer scheduler,
+// the adapter) and a fake national portal on loopback, on one injected clock.
 type env struct {
 	t      testing.TB
 	ctx    context.Context
@@ -129,12 +129,22 @@ type env struct {
 	clock  *clock
 	ds     *dossier.Service
 	disp   *outbox.Dispatcher
+	timers *timer.Scheduler
 	portal *dvcqg.Server
 	client *nationalportal.Client
 	np     *nationalportal.Service
 }
 
 func newEnv(t testing.TB, d *db.DB) *env {
+	t.Helper()
+	e := newProvince(t, d)
+	e.np, e.timers, e.disp = e.node(nil)
+	return e
+}
+
+// newProvince is the province and the portal without the link: dossiers
+// received before node is called are not synced by events.
+func newProvince(t testing.TB, d *db.DB) *env {
 	t.Helper()
 	c := &clock{t: at(2026, 3, 2, 8, 0)}
 	ctx := context.Background()
@@ -153,18 +163,33 @@ func newEnv(t testing.TB, d *db.DB) *env {
 	portal, ts := dvcqg.NewTestServer(t, dvcqg.Config{Users: map[string]string{"bp": "s3cret"}, Units: []string{province}, Now: c.Now})
 	client := nationalportal.NewClient(nationalportal.ClientConfig{URL: ts.URL, Username: "bp", Password: "s3cret", Unit: province,
 		Timeout: time.Second})
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	np, err := nationalportal.New(d, nationalportal.Config{Dossiers: ds, Portal: client, InboundAgency: center, InboundUnit: desk,
-		People: people{"handler-1": "Trần Văn Xử Lý"}, Now: c.Now, Logger: quiet})
+	return &env{t: t, ctx: ctx, d: d, clock: c, ds: ds, portal: portal, client: client}
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// node starts one node of the adapter on the province's database: a
+// Service (mod may change its Config), its timer scheduler and its outbox
+// dispatcher, registered.
+func (e *env) node(mod func(*nationalportal.Config)) (*nationalportal.Service, *timer.Scheduler, *outbox.Dispatcher) {
+	e.t.Helper()
+	disp := outbox.NewDispatcher(e.d, outbox.Config{Now: e.clock.Now, Jitter: func() float64 { return 0.99 }, Logger: quiet, MaxAttempts: 12})
+	cfg := nationalportal.Config{Dossiers: e.ds, Portal: e.client, InboundAgency: center, InboundUnit: desk,
+		People: people{"handler-1": "Trần Văn Xử Lý"}, Queue: disp.Stats, Now: e.clock.Now, Logger: quiet}
+	if mod != nil {
+		mod(&cfg)
+	}
+	np, err := nationalportal.New(e.d, cfg)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	disp := outbox.NewDispatcher(d, outbox.Config{Now: c.Now, Jitter: func() float64 { return 0.99 }, Logger: quiet, MaxAttempts: 12})
 	np.Subscribe(disp)
-	if err := disp.Register(ctx); err != nil {
-		t.Fatal(err)
+	if err := disp.Register(e.ctx); err != nil {
+		e.t.Fatal(err)
 	}
-	return &env{t: t, ctx: ctx, d: d, clock: c, ds: ds, disp: disp, portal: portal, client: client, np: np}
+	timers := timer.NewScheduler(e.d, timer.Config{Now: e.clock.Now, Logger: quiet, Jitter: func() float64 { return 0.99 }})
+	np.HandleTimers(timers)
+	return np, timers, disp
 }
 
 // drain delivers every due event.

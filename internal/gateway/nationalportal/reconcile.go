@@ -266,30 +266,3 @@ func (s *Service) ReconcilePreviousDay(ctx context.Context) (Report, error) {
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, Location)
 	return s.Reconcile(ctx, today.AddDate(0, 0, -1), today)
 }
-
-// RunDailyReconciliation reconciles the previous day once a day, at the
-// first check after midnight, until ctx ends (a worker; checks every
-// interval). Several nodes running it only record the same report twice.
-func (s *Service) RunDailyReconciliation(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	last := ""
-	for {
-		day := s.cfg.Now().In(Location).Format("2006-01-02")
-		if day != last {
-			if rep, err := s.ReconcilePreviousDay(ctx); err != nil {
-				s.cfg.Logger.WarnContext(ctx, "nationalportal: daily reconciliation", "err", err)
-			} else {
-				last = day
-				if len(rep.Mismatches) > 0 {
-					s.cfg.Logger.WarnContext(ctx, "nationalportal: mismatches with the portal", "day", rep.From, "count", len(rep.Mismatches))
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

@@ -69,6 +69,17 @@ type Config struct {
 	// People names officials in progress entries (NguoiXuLy);
 	// *identity.Service implements it. Nil: person IDs are sent.
 	People dossier.People
+	// Queue reports the outbox's deliveries ((*outbox.Dispatcher).Stats):
+	// the backfill waits while its previous page is queued and shows what
+	// is pending and failed. Nil: the backfill only pauses between pages.
+	Queue QueueStats
+	// BackfillPage is how many dossiers one backfill step enqueues (default
+	// 100, at most 200); BackfillPause the wait between steps (default 2s).
+	BackfillPage  int
+	BackfillPause time.Duration
+	// ReconcileInterval is the time between scheduled reconciliations
+	// (default 24h; negative: no scheduled reconciliation).
+	ReconcileInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives failures (default slog.Default()).
@@ -95,6 +106,18 @@ func New(d *db.DB, cfg Config) (*Service, error) {
 	if cfg.Lease <= 0 {
 		cfg.Lease = 5 * time.Minute
 	}
+	if cfg.BackfillPage <= 0 || cfg.BackfillPage > 200 {
+		cfg.BackfillPage = 100
+	}
+	if cfg.BackfillPause <= 0 {
+		cfg.BackfillPause = 2 * time.Second
+	}
+	if cfg.ReconcileInterval == 0 {
+		cfg.ReconcileInterval = 24 * time.Hour
+	}
+	if cfg.ReconcileInterval > 0 && cfg.ReconcileInterval < time.Minute {
+		cfg.ReconcileInterval = time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -105,14 +128,17 @@ func New(d *db.DB, cfg Config) (*Service, error) {
 }
 
 // Subscribe declares the outbound sync on the dispatcher for every dossier
-// topic (call while wiring, before Register or Run).
+// topic and for the backfill's requests (TopicBackfill); call while wiring,
+// before Register or Run.
 func (s *Service) Subscribe(d *outbox.Dispatcher) {
-	for _, t := range Topics {
+	for _, t := range append(Topics[:len(Topics):len(Topics)], TopicBackfill) {
 		d.Subscribe(t, SubscriptionName, s.HandleEvent)
 	}
 }
 
-// HandleEvent is the outbox handler: it syncs the dossier the event names.
+// HandleEvent is the outbox handler: it syncs the dossier the event names
+// (a dossier event, or a backfill request, whose failures are also noted on
+// the backfill).
 // A failure that may pass returns an error (the outbox retries with
 // backoff, then dead-letters); a rejection by the portal is recorded for
 // operators and acknowledged.
@@ -125,7 +151,11 @@ func (s *Service) HandleEvent(ctx context.Context, ev outbox.Event) error {
 		}
 		code = e.Code
 	}
-	return s.sync(ctx, code, false)
+	err := s.sync(ctx, code, false)
+	if err != nil && ev.Topic == TopicBackfill {
+		s.noteBackfillEvent(ctx, ev, err)
+	}
+	return err
 }
 
 // Sync pushes a dossier's current state to the portal unless the portal

@@ -23,6 +23,8 @@ import (
 //	nationalportal_inbound PK        the mapping of a national dossier (every inbound item)
 //	nationalportal_inbound_unacked   acknowledgements still to send
 //	nationalportal_mismatches_run    the mismatches of a run
+//	nationalportal_backfills active  the one backfill in progress (UNIQUE: at most one)
+//	nationalportal_jobs PK           the schedule of a periodic job (reconciliation)
 func Migrations() []db.Migration {
 	return []db.Migration{{Module: "nationalportal", Version: 1, Name: "sync state, rejections, inbound mapping, reconciliation", Up: `
 CREATE TABLE nationalportal_sync (
@@ -85,6 +87,43 @@ CREATE TABLE nationalportal_mismatches (
 	sync_pending {{bool}} NOT NULL
 );
 CREATE INDEX nationalportal_mismatches_run ON nationalportal_mismatches (run_id, id);
+`}, {Module: "nationalportal", Version: 2, Name: "backfills and the reconciliation schedule", Up: `
+CREATE TABLE nationalportal_backfills (
+	id {{id}},
+	since {{time}},
+	state TEXT NOT NULL CHECK (state IN ('counting', 'enqueueing', 'enqueued', 'cancelled')),
+	active INTEGER UNIQUE CHECK (active = 1),
+	count_cursor TEXT NOT NULL DEFAULT '',
+	page_cursor TEXT NOT NULL DEFAULT '',
+	total BIGINT NOT NULL DEFAULT 0,
+	enqueued BIGINT NOT NULL DEFAULT 0,
+	pages INTEGER NOT NULL DEFAULT 0,
+	dead_before BIGINT NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	last_error_at {{time}},
+	requested_by TEXT NOT NULL,
+	started_at {{time}} NOT NULL,
+	updated_at {{time}} NOT NULL,
+	finished_at {{time}},
+	lease_token TEXT,
+	lease_until {{time}}
+);
+CREATE TABLE nationalportal_jobs (
+	name TEXT PRIMARY KEY,
+	interval_seconds BIGINT NOT NULL,
+	next_run_at {{time}} NOT NULL,
+	runs BIGINT NOT NULL DEFAULT 0,
+	last_started_at {{time}},
+	last_finished_at {{time}},
+	last_ok {{bool}} NOT NULL DEFAULT FALSE,
+	last_error TEXT NOT NULL DEFAULT '',
+	last_report_id BIGINT NOT NULL DEFAULT 0,
+	last_from {{time}},
+	last_to {{time}},
+	last_mismatches INTEGER NOT NULL DEFAULT 0,
+	lease_token TEXT,
+	lease_until {{time}}
+);
 `}}
 }
 

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/congso/congso/internal/dossier"
@@ -50,6 +51,16 @@ func NewPages(h *Handlers, shell *web.Shell, errorPage func(http.ResponseWriter,
 			return t.Format("02/01/2006 15:04")
 		},
 		"kindKey": func(k string) string { return "nationalportal.ui.kind." + k },
+		"interval": func(secs int64) string {
+			d := time.Duration(secs) * time.Second
+			switch {
+			case d > 0 && d%time.Hour == 0:
+				return strconv.FormatInt(int64(d/time.Hour), 10) + " h"
+			case d > 0:
+				return strconv.FormatInt(int64(d/time.Minute), 10) + " min"
+			}
+			return "–"
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -68,16 +79,22 @@ func NavItems() []web.NavItem {
 //	GET  /admin/national-portal                        the sync state and the latest reconciliation
 //	POST /admin/national-portal/reconcile              run a reconciliation (from, to: YYYY-MM-DD)
 //	POST /admin/national-portal/dossiers/{code}/resync push a dossier again
+//	POST /admin/national-portal/backfill               start or resume a backfill (since: YYYY-MM-DD, or all)
+//	POST /admin/national-portal/backfill/cancel        stop the backfill in progress
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/national-portal", p.show)
 	mux.HandleFunc("POST /admin/national-portal/reconcile", p.reconcile)
 	mux.HandleFunc("POST /admin/national-portal/dossiers/{code}/resync", p.resync)
+	mux.HandleFunc("POST /admin/national-portal/backfill", p.backfill)
+	mux.HandleFunc("POST /admin/national-portal/backfill/cancel", p.cancelBackfill)
 }
 
 type pageView struct {
 	State        StateView
 	Report       *Report
 	From, To     string
+	Since        string
+	All          bool
 	Errors       map[string]string
 	CanOperate   bool
 	ReportFailed bool
@@ -180,5 +197,44 @@ func (p *Pages) resync(w http.ResponseWriter, r *http.Request) {
 	} else {
 		web.SetFlash(w, "nationalportal.ui.resynced")
 	}
+	http.Redirect(w, r, "/admin/national-portal", http.StatusSeeOther)
+}
+
+func (p *Pages) backfill(w http.ResponseWriter, r *http.Request) {
+	if !p.allow(w, r, ActionOperate) {
+		return
+	}
+	v := pageView{Since: r.PostFormValue("since"), All: r.PostFormValue("all") != ""}
+	since, errs := ParseSince(i18n.FromRequest(r), v.Since, v.All, p.h.svc.cfg.Now())
+	if len(errs) > 0 {
+		v.Errors = map[string]string{}
+		for _, e := range errs {
+			v.Errors[e.Field] = e.Message
+		}
+		p.render(w, r, http.StatusUnprocessableEntity, v)
+		return
+	}
+	if _, err := p.h.svc.StartBackfill(r.Context(), since, identity.PrincipalFrom(r.Context()).PersonID); err != nil {
+		if !errors.Is(err, ErrBackfillRunning) {
+			p.fail(w, r, err)
+			return
+		}
+		v.Errors = map[string]string{"since": i18n.T(i18n.FromRequest(r), "error.nationalportal.backfill_running")}
+		p.render(w, r, http.StatusConflict, v)
+		return
+	}
+	web.SetFlash(w, "nationalportal.ui.backfill.started_ok")
+	http.Redirect(w, r, "/admin/national-portal", http.StatusSeeOther)
+}
+
+func (p *Pages) cancelBackfill(w http.ResponseWriter, r *http.Request) {
+	if !p.allow(w, r, ActionOperate) {
+		return
+	}
+	if _, err := p.h.svc.CancelBackfill(r.Context()); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	web.SetFlash(w, "nationalportal.ui.backfill.cancelled")
 	http.Redirect(w, r, "/admin/national-portal", http.StatusSeeOther)
 }
