@@ -12,6 +12,7 @@ import (
 
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/httpx"
+	"github.com/congso/congso/internal/platform/i18n"
 	"github.com/congso/congso/internal/platform/search"
 	"github.com/congso/congso/internal/web"
 )
@@ -89,6 +90,12 @@ func NewHandlers(cfg HandlerConfig) (*Handlers, error) {
 //	DELETE /api/v1/gateway/rights/{id}         gateway.admin   revoke
 //	POST   /api/v1/gateway/quotas              gateway.admin
 //	POST   /api/v1/gateway/peers               gateway.admin
+//	DELETE /api/v1/gateway/members/{id...}     gateway.admin   remove (409 while it has subsystems)
+//	DELETE /api/v1/gateway/subsystems/{id...}  gateway.admin   remove (409 while referenced)
+//	DELETE /api/v1/gateway/services/{id...}    gateway.admin   remove with its draft/retired versions
+//	DELETE /api/v1/gateway/versions/{id...}    gateway.admin   remove a draft or retired version
+//	DELETE /api/v1/gateway/groups/{code}       gateway.admin   remove (409 while rights name it)
+//	DELETE /api/v1/gateway/peers/{instance}    gateway.admin   remove (409 while certificates bind it)
 //	GET    /api/v1/gateway/messages?issue=&client=&service=&from=&to=   gateway.log.read
 //	GET    /api/v1/gateway/messages/export     gateway.log.read   verifiable archive
 //	GET    /api/v1/gateway/status              gateway.admin   per-service health
@@ -117,6 +124,12 @@ func (h *Handlers) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/gateway/rights/{id}", h.admin(h.deleteRight))
 	mux.HandleFunc("POST /api/v1/gateway/quotas", h.admin(h.postQuota))
 	mux.HandleFunc("POST /api/v1/gateway/peers", h.admin(h.postPeer))
+	mux.HandleFunc("DELETE /api/v1/gateway/members/{id...}", h.admin(h.deleteEntry(EntryMember)))
+	mux.HandleFunc("DELETE /api/v1/gateway/subsystems/{id...}", h.admin(h.deleteEntry(EntrySubsystem)))
+	mux.HandleFunc("DELETE /api/v1/gateway/services/{id...}", h.admin(h.deleteEntry(EntryService)))
+	mux.HandleFunc("DELETE /api/v1/gateway/versions/{id...}", h.admin(h.deleteEntry(EntryVersion)))
+	mux.HandleFunc("DELETE /api/v1/gateway/groups/{id}", h.admin(h.deleteEntry(EntryGroup)))
+	mux.HandleFunc("DELETE /api/v1/gateway/peers/{id}", h.admin(h.deleteEntry(EntryPeer)))
 	mux.HandleFunc("GET /api/v1/gateway/messages", h.allow(ActionLogRead, h.getMessages))
 	mux.HandleFunc("GET /api/v1/gateway/messages/export", h.allow(ActionLogRead, h.exportMessages))
 	mux.HandleFunc("GET /api/v1/gateway/status", h.admin(h.getStatus))
@@ -130,6 +143,7 @@ func (h *Handlers) Routes(mux *http.ServeMux) {
 	if h.pages != nil {
 		h.pageRoutes(mux)
 	}
+	h.pubsubAPIRoutes(mux)
 }
 
 func (h *Handlers) postTopic(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +151,7 @@ func (h *Handlers) postTopic(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.respond(w, r, h.cfg.PubSub.PutTopic(r.Context(), b), b)
+	h.respond(w, r, h.cfg.PubSub.PutTopicBy(r.Context(), h.actor(r), b), b)
 }
 
 func (h *Handlers) postSubscription(w http.ResponseWriter, r *http.Request) {
@@ -146,7 +160,7 @@ func (h *Handlers) postSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.ID, b.Secret = 0, ""
-	s, err := h.cfg.PubSub.Subscribe(r.Context(), b)
+	s, err := h.cfg.PubSub.SubscribeBy(r.Context(), h.actor(r), b)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -173,7 +187,7 @@ func pathID(r *http.Request) (int64, error) {
 func (h *Handlers) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
-		err = h.cfg.PubSub.Retry(r.Context(), id)
+		err = h.cfg.PubSub.RetryBy(r.Context(), h.actor(r), id)
 	}
 	h.respond(w, r, err, map[string]int64{"retried": id})
 }
@@ -189,7 +203,7 @@ func (h *Handlers) replay(w http.ResponseWriter, r *http.Request) {
 	}
 	var n int64
 	if err == nil {
-		n, err = h.cfg.PubSub.Replay(r.Context(), id, since)
+		n, err = h.cfg.PubSub.ReplayBy(r.Context(), h.actor(r), id, since)
 	}
 	h.respond(w, r, err, map[string]int64{"queued": n})
 }
@@ -538,6 +552,60 @@ func (h *Handlers) postQuota(w http.ResponseWriter, r *http.Request) {
 		err = h.cfg.Manager.PutQuota(r.Context(), h.actor(r), Quota{Client: c, Service: s, RatePerSecond: b.RatePerSecond, Daily: b.Daily, MaxConcurrent: b.MaxConcurrent})
 	}
 	h.respond(w, r, err, b)
+}
+
+// deleteEntry removes a registry entry: 200 {"deleted": id}, 404 if
+// unknown, 409 with what still refers to it (see [Manager.DeleteMember]).
+func (h *Handlers) deleteEntry(kind EntryKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		err := h.cfg.Manager.Remove(r.Context(), h.actor(r), kind, id)
+		if err == nil {
+			httpx.WriteJSON(w, http.StatusOK, map[string]string{"deleted": id})
+			return
+		}
+		lang := i18n.FromRequest(r)
+		var inUse *InUseError
+		switch {
+		case errors.As(err, &inUse):
+			key, args := inUseText(lang, inUse)
+			httpx.Error(w, r, &httpx.Err{Status: http.StatusConflict, Code: "gateway.in_use", Key: key, Args: args})
+		case errors.Is(err, ErrInUse):
+			httpx.Error(w, r, &httpx.Err{Status: http.StatusConflict, Code: "gateway.in_use", Key: "gateway.reg.delete.in_use",
+				Args: []any{"entry", i18n.Key("gateway.reg.entry." + string(kind)), "id", id, "refs", i18n.Key("gateway.reg.ref.other_entries")}})
+		case errors.Is(err, ErrNotFound):
+			httpx.Error(w, r, &httpx.Err{Status: http.StatusNotFound, Code: "gateway.not_found", Key: "gateway.reg.delete.not_found",
+				Args: []any{"entry", i18n.Key("gateway.reg.entry." + string(kind)), "id", id}})
+		default:
+			h.fail(w, r, err)
+		}
+	}
+}
+
+// inUseText returns the message key and arguments that say, in lang, why
+// an entry cannot be removed yet.
+func inUseText(lang i18n.Lang, e *InUseError) (string, []any) {
+	entry := i18n.Key("gateway.reg.entry." + string(e.Kind))
+	if e.Status != "" {
+		return "gateway.reg.delete.live", []any{"entry", entry, "id", e.ID, "status", i18n.Key("gateway.status." + string(e.Status))}
+	}
+	return "gateway.reg.delete.in_use", []any{"entry", entry, "id", e.ID, "refs", strings.Join(refTexts(lang, e.Refs), ", ")}
+}
+
+// refTexts renders each reference count in lang ("2 quyền truy cập").
+func refTexts(lang i18n.Lang, refs []Ref) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = i18n.T(lang, refKey(r), "count", r.Count)
+	}
+	return out
+}
+
+func refKey(r Ref) string {
+	if r.Count == 1 {
+		return "gateway.reg.ref." + string(r.Kind) + ".one"
+	}
+	return "gateway.reg.ref." + string(r.Kind) + ".other"
 }
 
 func (h *Handlers) postPeer(w http.ResponseWriter, r *http.Request) {

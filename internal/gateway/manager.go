@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -250,4 +251,224 @@ func (m *Manager) PutPeer(ctx context.Context, actor string, p Peer) error {
 	}
 	p.URL = strings.TrimSuffix(p.URL, "/")
 	return m.done(m.store.PutPeer(ctx, actor, p))
+}
+
+// ErrInUse: the entry cannot be removed while other registry entries refer
+// to it (or, for a version, while it is published or deprecated). The error
+// is an [*InUseError] that says what still refers to the entry.
+var ErrInUse = errors.New("gateway: still in use")
+
+// EntryKind names the kind of a registry entry that can be removed.
+type EntryKind string
+
+// The removable entries.
+const (
+	EntryMember    EntryKind = "member"
+	EntrySubsystem EntryKind = "subsystem"
+	EntryService   EntryKind = "service"
+	EntryVersion   EntryKind = "version"
+	EntryGroup     EntryKind = "group"
+	EntryPeer      EntryKind = "peer"
+)
+
+// RefKind names what refers to an entry that is being removed.
+type RefKind string
+
+// What may refer to a registry entry.
+const (
+	// RefSubsystems: subsystems of a member.
+	RefSubsystems RefKind = "subsystems"
+	// RefServices: services a subsystem provides.
+	RefServices RefKind = "services"
+	// RefLiveVersions: published or deprecated versions of a service.
+	RefLiveVersions RefKind = "live_versions"
+	// RefRights: access rights granted to a subsystem or a group, or on a service.
+	RefRights RefKind = "rights"
+	// RefQuotas: quotas of a subsystem, or on a service.
+	RefQuotas RefKind = "quotas"
+	// RefCertificates: TLS certificates bound to a subsystem or a peer.
+	RefCertificates RefKind = "certificates"
+	// RefOAuthClients: OAuth clients bound to a subsystem.
+	RefOAuthClients RefKind = "oauth_clients"
+	// RefGroupMemberships: groups a subsystem belongs to.
+	RefGroupMemberships RefKind = "group_memberships"
+	// RefTopics: pub/sub topics a subsystem owns.
+	RefTopics RefKind = "topics"
+	// RefSubscriptions: webhook subscriptions of a subsystem.
+	RefSubscriptions RefKind = "subscriptions"
+)
+
+// Ref counts the entries of one kind that refer to an entry.
+type Ref struct {
+	Kind  RefKind `json:"kind"`
+	Count int     `json:"count"`
+}
+
+// InUseError is the [ErrInUse] a removal returns: the entry, and either
+// what still refers to it (Refs) or, for a version, the live state it is in.
+type InUseError struct {
+	Kind EntryKind
+	ID   string
+	Refs []Ref
+	// Status is set when a version is refused because it is published or
+	// deprecated.
+	Status Status
+}
+
+var refNames = map[RefKind][2]string{
+	RefSubsystems:       {"subsystem", "subsystems"},
+	RefServices:         {"service", "services"},
+	RefLiveVersions:     {"published or deprecated version", "published or deprecated versions"},
+	RefRights:           {"access right", "access rights"},
+	RefQuotas:           {"quota", "quotas"},
+	RefCertificates:     {"certificate", "certificates"},
+	RefOAuthClients:     {"OAuth client binding", "OAuth client bindings"},
+	RefGroupMemberships: {"group membership", "group memberships"},
+	RefTopics:           {"pub/sub topic", "pub/sub topics"},
+	RefSubscriptions:    {"webhook subscription", "webhook subscriptions"},
+}
+
+// Error says what still refers to the entry, for example "gateway: still in
+// use: the subsystem X still has 2 access rights and 1 quota".
+func (e *InUseError) Error() string {
+	if e.Status != "" {
+		return fmt.Sprintf("%v: the %s %s is %s: retire it before removing it", ErrInUse, e.Kind, e.ID, e.Status)
+	}
+	parts := make([]string, len(e.Refs))
+	for i, r := range e.Refs {
+		n := refNames[r.Kind]
+		name := n[1]
+		if r.Count == 1 {
+			name = n[0]
+		}
+		if name == "" {
+			name = string(r.Kind)
+		}
+		parts[i] = fmt.Sprintf("%d %s", r.Count, name)
+	}
+	list := strings.Join(parts, ", ")
+	if len(parts) > 1 {
+		list = strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	}
+	return fmt.Sprintf("%v: the %s %s still has %s", ErrInUse, e.Kind, e.ID, list)
+}
+
+// Unwrap makes errors.Is(err, ErrInUse) hold.
+func (e *InUseError) Unwrap() error { return ErrInUse }
+
+// Removal rules (the registry never keeps a dangling reference, and
+// history stays: the message log and the audit log keep identifiers as
+// text, and each removal's audit entry records what was removed):
+//
+//   - a member only once it has no subsystems;
+//   - a subsystem only once it provides no service and has no access right,
+//     quota, certificate or OAuth binding, group membership, pub/sub topic
+//     or subscription;
+//   - a service only once none of its versions is published or deprecated
+//     and no access right or quota names it; its draft and retired versions
+//     go with it;
+//   - a version only while it is a draft or retired;
+//   - a group only once no access right is granted to it (its member list
+//     goes with it);
+//   - a peer only once no certificate is bound to peer:INSTANCE.
+//
+// A refused removal returns an [*InUseError] (errors.Is [ErrInUse]); an
+// unknown entry [ErrNotFound]. A removal is audited and bumps the registry
+// revision like every change, so every node stops serving the entry within
+// its poll interval.
+
+// DeleteMember removes a member that has no subsystems left.
+func (m *Manager) DeleteMember(ctx context.Context, actor string, id ClientID) error {
+	if id.IsSubsystem() || !ValidIDPart(id.Instance) || !ValidIDPart(id.Class) || !ValidIDPart(id.Member) {
+		return invalidField("id", "member id %q must be INSTANCE/CLASS/MEMBER", id)
+	}
+	return m.done(m.store.Remove(ctx, actor, EntryMember, id.String()))
+}
+
+// DeleteSubsystem removes a subsystem nothing refers to any more.
+func (m *Manager) DeleteSubsystem(ctx context.Context, actor string, id ClientID) error {
+	if _, err := ParseSubsystemID(id.String()); err != nil {
+		return invalidField("id", "subsystem id %q must be INSTANCE/CLASS/MEMBER/SUBSYSTEM", id)
+	}
+	return m.done(m.store.Remove(ctx, actor, EntrySubsystem, id.String()))
+}
+
+// DeleteService removes a service whose versions are all drafts or retired
+// and that no right or quota names, with those versions. An id naming a
+// version removes only that version ([Manager.DeleteVersion]).
+func (m *Manager) DeleteService(ctx context.Context, actor string, id ServiceID) error {
+	if id.Version != "" {
+		return m.DeleteVersion(ctx, actor, id)
+	}
+	if _, err := ParseServiceID(id.String()); err != nil {
+		return invalidField("id", "service id: %v", err)
+	}
+	return m.done(m.store.Remove(ctx, actor, EntryService, id.String()))
+}
+
+// DeleteVersion removes a draft or retired version of a service.
+func (m *Manager) DeleteVersion(ctx context.Context, actor string, id ServiceID) error {
+	if _, err := ParseServiceID(id.String()); err != nil || id.Version == "" {
+		return invalidField("version", "version %q must be a versioned service identifier", id)
+	}
+	return m.done(m.store.Remove(ctx, actor, EntryVersion, id.String()))
+}
+
+// DeleteGroup removes a group no access right is granted to.
+func (m *Manager) DeleteGroup(ctx context.Context, actor, code string) error {
+	if !ValidIDPart(code) {
+		return invalidField("code", "group code %q", code)
+	}
+	return m.done(m.store.Remove(ctx, actor, EntryGroup, code))
+}
+
+// DeletePeer removes the route to a peer gateway once no certificate is
+// bound to it.
+func (m *Manager) DeletePeer(ctx context.Context, actor, instance string) error {
+	if !ValidIDPart(instance) {
+		return invalidField("instance", "instance %q", instance)
+	}
+	return m.done(m.store.Remove(ctx, actor, EntryPeer, instance))
+}
+
+// Remove removes the entry of kind named by id (as its identifier is
+// written) through the Delete method of that kind.
+func (m *Manager) Remove(ctx context.Context, actor string, kind EntryKind, id string) error {
+	switch kind {
+	case EntryMember:
+		c, err := ParseClientID(id)
+		if err != nil {
+			return invalidField("id", "member id: %v", err)
+		}
+		return m.DeleteMember(ctx, actor, c)
+	case EntrySubsystem:
+		c, err := ParseSubsystemID(id)
+		if err != nil {
+			return invalidField("id", "subsystem id: %v", err)
+		}
+		return m.DeleteSubsystem(ctx, actor, c)
+	case EntryService, EntryVersion:
+		s, err := ParseServiceID(id)
+		if err != nil {
+			return invalidField("id", "service id: %v", err)
+		}
+		if kind == EntryVersion {
+			return m.DeleteVersion(ctx, actor, s)
+		}
+		if s.Version != "" {
+			return invalidField("id", "%s names a version, not a service", id)
+		}
+		return m.DeleteService(ctx, actor, s)
+	case EntryGroup:
+		return m.DeleteGroup(ctx, actor, id)
+	case EntryPeer:
+		return m.DeletePeer(ctx, actor, id)
+	}
+	return invalid("unknown kind of entry %q", kind)
+}
+
+// CheckRemove reports, without changing anything, whether the entry could
+// be removed now: nil, [ErrNotFound] or an [*InUseError].
+func (m *Manager) CheckRemove(ctx context.Context, kind EntryKind, id string) error {
+	return m.store.CheckRemove(ctx, kind, id)
 }

@@ -13,10 +13,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/db"
 )
 
@@ -54,7 +57,51 @@ var (
 	ErrBadSignature = errors.New("gateway: delivery signature invalid")
 	// ErrReplay: a delivery is too old, from the future, or already seen.
 	ErrReplay = errors.New("gateway: delivery replayed or outside the time window")
+	// ErrUndelivered: a subscription still has events not delivered
+	// (pending, paused or dead); [UndeliveredError] says how many.
+	ErrUndelivered = errors.New("gateway: subscription has undelivered events")
 )
+
+// UndeliveredError refuses to delete a subscription whose events are not
+// all delivered, unless forced; errors.Is(err, ErrUndelivered) holds.
+type UndeliveredError struct{ Count int64 }
+
+// Error reads like the other gateway errors.
+func (e *UndeliveredError) Error() string {
+	return fmt.Sprintf("%s: %d", ErrUndelivered.Error(), e.Count)
+}
+
+// Unwrap makes errors.Is(err, ErrUndelivered) hold.
+func (e *UndeliveredError) Unwrap() error { return ErrUndelivered }
+
+// Delivery states. A delivery is pending until it succeeds (delivered) or
+// exhausts its attempts (dead); paused while its subscription is paused
+// (resuming makes it pending again, attempts kept); dropped when its
+// subscription was deleted with force. Dead and dropped deliveries stay as
+// records; Retry and RedeliverDead put dead ones back in the queue.
+const (
+	StatePending   = "pending"
+	StatePaused    = "paused"
+	StateDelivered = "delivered"
+	StateDead      = "dead"
+	StateDropped   = "dropped"
+)
+
+// pubsubMigrations adds what the pub/sub administration needs to the
+// schema of [Migrations] (module "gateway", version 6): subscriptions that
+// are paused or deleted (kept, so no delivery loses its subscription), the
+// time of each delivery's last failed attempt, and the indexes of the
+// per-subscription counters.
+func pubsubMigrations() []db.Migration {
+	return []db.Migration{{Module: "gateway", Version: 6, Name: "pubsub administration", Up: `
+ALTER TABLE gateway_subscriptions ADD COLUMN paused_at {{time}};
+ALTER TABLE gateway_subscriptions ADD COLUMN deleted_at {{time}};
+ALTER TABLE gateway_deliveries ADD COLUMN failed_at {{time}};
+CREATE INDEX gateway_deliveries_sub_state ON gateway_deliveries (subscription_id, state);
+CREATE INDEX gateway_deliveries_sub_ok ON gateway_deliveries (subscription_id, delivered_at);
+CREATE INDEX gateway_deliveries_sub_failed ON gateway_deliveries (subscription_id, failed_at);
+`}}
+}
 
 // PubSubConfig configures [PubSub].
 type PubSubConfig struct {
@@ -104,47 +151,123 @@ func NewPubSub(d *db.DB, cfg PubSubConfig) *PubSub {
 
 func (ps *PubSub) now() time.Time { return ps.cfg.Now().UTC().Truncate(time.Microsecond) }
 
-// PutTopic creates or renames a topic owned by a subsystem.
+// change runs fn in a transaction that ends with an audit entry, as the
+// registry's changes do (pub/sub is not part of the registry snapshot, so
+// the revision is not bumped). fn may add to detail.
+// objID is read after fn, which may set it.
+func (ps *PubSub) change(ctx context.Context, actor, action, objType string, objID *string, detail map[string]any, fn func(tx *db.Tx, now time.Time) error) error {
+	if actor == "" {
+		actor = "system"
+	}
+	now := ps.now()
+	err := ps.db.Tx(ctx, func(tx *db.Tx) error {
+		if err := fn(tx, now); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, audit.Entry{At: now, Actor: actor, Action: action, ObjectType: objType, ObjectID: *objID, Detail: detail})
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, *objID, err)
+	}
+	return nil
+}
+
+// PutTopic is PutTopicBy with the actor "system".
 func (ps *PubSub) PutTopic(ctx context.Context, t Topic) error {
-	if !ValidIDPart(t.Code) {
-		return invalid("topic code %q", t.Code)
+	return ps.PutTopicBy(ctx, "system", t)
+}
+
+// PutTopicBy creates a topic owned by a subsystem, or retitles it (its
+// owner cannot change), and audits the change as actor.
+func (ps *PubSub) PutTopicBy(ctx context.Context, actor string, t Topic) error {
+	t.Code, t.Owner, t.Title = strings.TrimSpace(t.Code), strings.TrimSpace(t.Owner), strings.TrimSpace(t.Title)
+	if !ValidIDPart(t.Code) || len(t.Code) > 100 {
+		return invalidField("code", "topic code %q", t.Code)
 	}
 	if _, err := ParseSubsystemID(t.Owner); err != nil {
-		return invalid("topic owner must be a subsystem")
+		return invalidField("owner", "topic owner must be a subsystem")
 	}
-	return ps.db.Tx(ctx, func(tx *db.Tx) error {
-		return exec(ctx, tx, false, `INSERT INTO gateway_topics (code, owner, title, created_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (code) DO UPDATE SET title = excluded.title`, t.Code, t.Owner, t.Title, ps.now())
+	if len(t.Title) > 500 {
+		return invalidField("title", "topic title is at most 500 bytes")
+	}
+	return ps.change(ctx, actor, "gateway.topic.put", "gateway_topic", &t.Code, map[string]any{"owner": t.Owner, "title": t.Title}, func(tx *db.Tx, now time.Time) error {
+		var owner string
+		err := tx.QueryRowContext(ctx, `SELECT owner FROM gateway_topics WHERE code = $1`, t.Code).Scan(&owner)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return exec(ctx, tx, false, `INSERT INTO gateway_topics (code, owner, title, created_at) VALUES ($1, $2, $3, $4)`, t.Code, t.Owner, t.Title, now)
+		case err != nil:
+			return err
+		case owner != t.Owner:
+			return invalidField("owner", "topic %s belongs to %s", t.Code, owner)
+		}
+		return exec(ctx, tx, true, `UPDATE gateway_topics SET title = $1 WHERE code = $2`, t.Title, t.Code)
 	})
 }
 
-// Subscribe adds a webhook subscription and returns it with its secret.
+// Subscribe is SubscribeBy with the actor "system".
 func (ps *PubSub) Subscribe(ctx context.Context, s Subscription) (Subscription, error) {
-	if _, err := ParseSubsystemID(s.Subscriber); err != nil {
-		return s, invalid("subscriber must be a subsystem")
+	return ps.SubscribeBy(ctx, "system", s)
+}
+
+// SubscribeBy adds a webhook subscription and returns it with its secret,
+// audited as actor. Subscribing again what was deleted revives the
+// subscription (same ID) with a new secret; events published meanwhile are
+// not delivered (replay them).
+func (ps *PubSub) SubscribeBy(ctx context.Context, actor string, s Subscription) (Subscription, error) {
+	s.Topic, s.Subscriber, s.URL = strings.TrimSpace(s.Topic), strings.TrimSpace(s.Subscriber), strings.TrimSpace(s.URL)
+	if s.Topic == "" {
+		return s, invalidField("topic", "topic is required")
 	}
-	if len(s.URL) < 8 || (s.URL[:7] != "http://" && s.URL[:8] != "https://") {
-		return s, invalid("webhook url must be http(s)")
+	if _, err := ParseSubsystemID(s.Subscriber); err != nil {
+		return s, invalidField("subscriber", "subscriber must be a subsystem")
+	}
+	if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s.URL) > 2000 {
+		return s, invalidField("url", "webhook url must be http(s)")
 	}
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	s.Secret = hex.EncodeToString(b[:])
-	err := ps.db.Tx(ctx, func(tx *db.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO gateway_subscriptions (topic, subscriber, url, secret, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			s.Topic, s.Subscriber, s.URL, s.Secret, ps.now()).Scan(&s.ID)
+	detail := map[string]any{"topic": s.Topic, "subscriber": s.Subscriber, "url": s.URL}
+	var objID string
+	err := ps.change(ctx, actor, "gateway.subscription.create", "gateway_subscription", &objID, detail, func(tx *db.Tx, now time.Time) error {
+		var deleted bool
+		err := tx.QueryRowContext(ctx, `SELECT id, deleted_at IS NOT NULL FROM gateway_subscriptions WHERE topic = $1 AND subscriber = $2 AND url = $3`,
+			s.Topic, s.Subscriber, s.URL).Scan(&s.ID, &deleted)
 		switch {
-		case db.IsForeignKeyViolation(err):
+		case err == nil && !deleted:
+			return fmt.Errorf("subscription %d: %w", s.ID, ErrExists)
+		case err == nil:
+			detail["revived"] = true
+			objID = strconv.FormatInt(s.ID, 10)
+			_, err = tx.ExecContext(ctx, `UPDATE gateway_subscriptions SET secret = $1, created_at = $2, paused_at = NULL, deleted_at = NULL WHERE id = $3`, s.Secret, now, s.ID)
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_topics WHERE code = $1`, s.Topic).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
 			return fmt.Errorf("topic %s: %w", s.Topic, ErrNotFound)
-		case db.IsUniqueViolation(err):
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO gateway_subscriptions (topic, subscriber, url, secret, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			s.Topic, s.Subscriber, s.URL, s.Secret, now).Scan(&s.ID)
+		if db.IsUniqueViolation(err) {
 			return ErrExists
 		}
+		objID = strconv.FormatInt(s.ID, 10)
 		return err
 	})
+	if err != nil {
+		s.ID, s.Secret = 0, ""
+	}
 	return s, err
 }
 
-// Publish records an event and one pending delivery per subscription, in
-// one transaction. A second publication with the same idempotency key by
+// Publish records an event and one pending delivery per live subscription
+// (paused for a paused one), in one transaction. A second publication with the same idempotency key by
 // the same publisher on the same topic returns the first event's ID and
 // duplicate = true, and delivers nothing more.
 func (ps *PubSub) Publish(ctx context.Context, topic string, publisher ClientID, key, contentType string, payload []byte) (id int64, duplicate bool, err error) {
@@ -175,7 +298,7 @@ func (ps *PubSub) Publish(ctx context.Context, topic string, publisher ClientID,
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO gateway_deliveries (event_id, subscription_id, state, attempts, next_at, last_error)
-SELECT $1, id, 'pending', 0, $2, '' FROM gateway_subscriptions WHERE topic = $3`, id, now, topic)
+SELECT $1, id, CASE WHEN paused_at IS NULL THEN 'pending' ELSE 'paused' END, 0, $2, '' FROM gateway_subscriptions WHERE topic = $3 AND deleted_at IS NULL`, id, now, topic)
 		if err == nil {
 			tx.AfterCommit(ps.Wake)
 		}
@@ -195,58 +318,335 @@ func (ps *PubSub) Wake() {
 	}
 }
 
-// Replay delivers again, to one subscription, every event of its topic
-// published at or after since.
+// Replay is ReplayBy with the actor "system".
 func (ps *PubSub) Replay(ctx context.Context, subscription int64, since time.Time) (int64, error) {
+	return ps.ReplayBy(ctx, "system", subscription, since)
+}
+
+// ReplayBy delivers again, to one subscription, every event of its topic
+// published at or after since (not in the future), and returns how many it
+// queued; audited as actor. A paused subscription gets them on resume.
+func (ps *PubSub) ReplayBy(ctx context.Context, actor string, subscription int64, since time.Time) (int64, error) {
+	since = since.UTC()
+	if since.IsZero() || since.After(ps.now()) {
+		return 0, invalidField("since", "replay from a time in the past")
+	}
 	var n int64
-	err := ps.db.Tx(ctx, func(tx *db.Tx) error {
+	id := strconv.FormatInt(subscription, 10)
+	detail := map[string]any{"since": since.Format(time.RFC3339)}
+	err := ps.change(ctx, actor, "gateway.subscription.replay", "gateway_subscription", &id, detail, func(tx *db.Tx, now time.Time) error {
+		state, err := ps.lockSubscription(ctx, tx, subscription)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO gateway_deliveries (event_id, subscription_id, state, attempts, next_at, last_error)
-SELECT e.id, s.id, 'pending', 0, $1, '' FROM gateway_subscriptions s JOIN gateway_events e ON e.topic = s.topic
-WHERE s.id = $2 AND e.published_at >= $3`, ps.now(), subscription, since.UTC())
+SELECT e.id, s.id, $1, 0, $2, '' FROM gateway_subscriptions s JOIN gateway_events e ON e.topic = s.topic
+WHERE s.id = $3 AND e.published_at >= $4`, state, now, subscription, since)
 		if err != nil {
 			return err
 		}
 		n, _ = res.RowsAffected()
+		detail["queued"] = n
+		tx.AfterCommit(ps.Wake)
 		return nil
 	})
-	if err == nil {
-		ps.Wake()
-	}
 	return n, err
+}
+
+// lockSubscription returns the state new deliveries of a live subscription
+// take (pending, or paused), locking its row on PostgreSQL; ErrNotFound if
+// there is no such subscription or it was deleted.
+func (ps *PubSub) lockSubscription(ctx context.Context, tx *db.Tx, id int64) (string, error) {
+	lock := ""
+	if tx.Dialect == db.Postgres {
+		lock = " FOR UPDATE"
+	}
+	var paused bool
+	err := tx.QueryRowContext(ctx, `SELECT paused_at IS NOT NULL FROM gateway_subscriptions WHERE id = $1 AND deleted_at IS NULL`+lock, id).Scan(&paused)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("subscription %d: %w", id, ErrNotFound)
+	case err != nil:
+		return "", err
+	case paused:
+		return StatePaused, nil
+	}
+	return StatePending, nil
+}
+
+// Pause holds a subscription's deliveries: events keep being recorded for
+// it, and are delivered when it is resumed. Pausing a paused subscription
+// changes nothing.
+func (ps *PubSub) Pause(ctx context.Context, actor string, subscription int64) error {
+	id := strconv.FormatInt(subscription, 10)
+	detail := map[string]any{}
+	return ps.change(ctx, actor, "gateway.subscription.pause", "gateway_subscription", &id, detail, func(tx *db.Tx, now time.Time) error {
+		if _, err := ps.lockSubscription(ctx, tx, subscription); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE gateway_subscriptions SET paused_at = COALESCE(paused_at, $1) WHERE id = $2`, now, subscription); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = 'paused' WHERE subscription_id = $1 AND state = 'pending'`, subscription)
+		if err == nil {
+			detail["held"], _ = res.RowsAffected()
+		}
+		return err
+	})
+}
+
+// Resume delivers a paused subscription's held events (at once, their
+// attempts kept) and those that come next.
+func (ps *PubSub) Resume(ctx context.Context, actor string, subscription int64) error {
+	id := strconv.FormatInt(subscription, 10)
+	detail := map[string]any{}
+	return ps.change(ctx, actor, "gateway.subscription.resume", "gateway_subscription", &id, detail, func(tx *db.Tx, now time.Time) error {
+		if _, err := ps.lockSubscription(ctx, tx, subscription); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE gateway_subscriptions SET paused_at = NULL WHERE id = $1`, subscription); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = 'pending', next_at = $1 WHERE subscription_id = $2 AND state = 'paused'`, now, subscription)
+		if err == nil {
+			detail["released"], _ = res.RowsAffected()
+			tx.AfterCommit(ps.Wake)
+		}
+		return err
+	})
+}
+
+// Unsubscribe deletes a subscription: no more events are recorded for it.
+// While some of its events are not delivered (pending, paused or dead) it
+// refuses with an [UndeliveredError] unless force, which drops them (they
+// stay as records in state dropped, and the audit entry counts them).
+// It returns how many deliveries it dropped.
+func (ps *PubSub) Unsubscribe(ctx context.Context, actor string, subscription int64, force bool) (int64, error) {
+	id := strconv.FormatInt(subscription, 10)
+	detail := map[string]any{"force": force}
+	var dropped int64
+	err := ps.change(ctx, actor, "gateway.subscription.delete", "gateway_subscription", &id, detail, func(tx *db.Tx, now time.Time) error {
+		if _, err := ps.lockSubscription(ctx, tx, subscription); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_deliveries WHERE subscription_id = $1 AND state IN ('pending', 'paused', 'dead')`, subscription).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 && !force {
+			return &UndeliveredError{Count: n}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = 'dropped' WHERE subscription_id = $1 AND state IN ('pending', 'paused', 'dead')`, subscription)
+		if err != nil {
+			return err
+		}
+		dropped, _ = res.RowsAffected()
+		detail["dropped"] = dropped
+		_, err = tx.ExecContext(ctx, `UPDATE gateway_subscriptions SET deleted_at = $1, paused_at = NULL WHERE id = $2`, now, subscription)
+		return err
+	})
+	return dropped, err
+}
+
+// TopicInfo is a topic with its figures.
+type TopicInfo struct {
+	Topic
+	CreatedAt time.Time `json:"created_at"`
+	// Subscriptions counts the live (not deleted) subscriptions.
+	Subscriptions int64      `json:"subscriptions"`
+	Events        int64      `json:"events"`
+	LastEvent     *time.Time `json:"last_event_at,omitempty"`
+}
+
+// Topics lists the topics by code.
+func (ps *PubSub) Topics(ctx context.Context) ([]TopicInfo, error) {
+	rows, err := ps.db.Read().QueryContext(ctx, `SELECT t.code, t.owner, t.title, t.created_at,
+	(SELECT COUNT(*) FROM gateway_subscriptions s WHERE s.topic = t.code AND s.deleted_at IS NULL),
+	(SELECT COUNT(*) FROM gateway_events e WHERE e.topic = t.code),
+	(SELECT MAX(e.published_at) FROM gateway_events e WHERE e.topic = t.code)
+FROM gateway_topics t ORDER BY t.code`)
+	if err != nil {
+		return nil, fmt.Errorf("list topics: %w", err)
+	}
+	defer rows.Close()
+	var out []TopicInfo
+	for rows.Next() {
+		var t TopicInfo
+		var last any
+		if err := rows.Scan(&t.Code, &t.Owner, &t.Title, &t.CreatedAt, &t.Subscriptions, &t.Events, &last); err != nil {
+			return nil, fmt.Errorf("list topics: %w", err)
+		}
+		t.CreatedAt = t.CreatedAt.UTC()
+		if at, ok := asTime(last); ok {
+			t.LastEvent = &at
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// SubscriptionStatus is a live subscription (without its secret) and its
+// deliveries' figures.
+type SubscriptionStatus struct {
+	Subscription
+	CreatedAt time.Time  `json:"created_at"`
+	Paused    bool       `json:"paused"`
+	PausedAt  *time.Time `json:"paused_at,omitempty"`
+	// Pending counts the deliveries not yet made nor given up, held ones
+	// (paused) included.
+	Pending   int64 `json:"pending"`
+	Delivered int64 `json:"delivered"`
+	Dead      int64 `json:"dead"`
+	// LastSuccess is the last delivery made; LastFailure the last failed
+	// attempt, whose error is LastError.
+	LastSuccess *time.Time `json:"last_success_at,omitempty"`
+	LastFailure *time.Time `json:"last_failure_at,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+// Undelivered counts the events not delivered: pending, paused or dead.
+func (s SubscriptionStatus) Undelivered() int64 { return s.Pending + s.Dead }
+
+// Subscriptions lists the live subscriptions of a topic ("" for all), by
+// topic, subscriber and ID.
+func (ps *PubSub) Subscriptions(ctx context.Context, topic string) ([]SubscriptionStatus, error) {
+	rows, err := ps.db.Read().QueryContext(ctx, `SELECT s.id, s.topic, s.subscriber, s.url, s.created_at, s.paused_at,
+	(SELECT COUNT(*) FROM gateway_deliveries d WHERE d.subscription_id = s.id AND d.state IN ('pending', 'paused')),
+	(SELECT COUNT(*) FROM gateway_deliveries d WHERE d.subscription_id = s.id AND d.state = 'delivered'),
+	(SELECT COUNT(*) FROM gateway_deliveries d WHERE d.subscription_id = s.id AND d.state = 'dead'),
+	(SELECT MAX(d.delivered_at) FROM gateway_deliveries d WHERE d.subscription_id = s.id),
+	(SELECT MAX(d.failed_at) FROM gateway_deliveries d WHERE d.subscription_id = s.id),
+	COALESCE((SELECT d.last_error FROM gateway_deliveries d WHERE d.subscription_id = s.id AND d.failed_at IS NOT NULL ORDER BY d.failed_at DESC, d.id DESC LIMIT 1), '')
+FROM gateway_subscriptions s WHERE s.deleted_at IS NULL AND ($1 = '' OR s.topic = $1) ORDER BY s.topic, s.subscriber, s.id`, topic)
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []SubscriptionStatus
+	for rows.Next() {
+		var s SubscriptionStatus
+		var paused sql.NullTime
+		var ok, failed any
+		if err := rows.Scan(&s.ID, &s.Topic, &s.Subscriber, &s.URL, &s.CreatedAt, &paused, &s.Pending, &s.Delivered, &s.Dead, &ok, &failed, &s.LastError); err != nil {
+			return nil, fmt.Errorf("list subscriptions: %w", err)
+		}
+		s.CreatedAt = s.CreatedAt.UTC()
+		if paused.Valid {
+			at := paused.Time.UTC()
+			s.Paused, s.PausedAt = true, &at
+		}
+		if at, ok := asTime(ok); ok {
+			s.LastSuccess = &at
+		}
+		if at, ok := asTime(failed); ok {
+			s.LastFailure = &at
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // DeadLetter is a delivery that exhausted its attempts.
 type DeadLetter struct {
-	DeliveryID   int64  `json:"delivery_id"`
-	EventID      int64  `json:"event_id"`
-	Subscription int64  `json:"subscription_id"`
-	Attempts     int    `json:"attempts"`
-	LastError    string `json:"last_error"`
+	DeliveryID   int64      `json:"delivery_id"`
+	EventID      int64      `json:"event_id"`
+	Subscription int64      `json:"subscription_id"`
+	Attempts     int        `json:"attempts"`
+	LastError    string     `json:"last_error"`
+	Topic        string     `json:"topic"`
+	Subscriber   string     `json:"subscriber"`
+	PublishedAt  time.Time  `json:"published_at"`
+	FailedAt     *time.Time `json:"failed_at,omitempty"`
 }
 
 // DeadLetters lists the deliveries that gave up.
 func (ps *PubSub) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
-	rows, err := ps.db.Read().QueryContext(ctx, `SELECT id, event_id, subscription_id, attempts, last_error FROM gateway_deliveries WHERE state = 'dead' ORDER BY id`)
+	return ps.DeadLettersOf(ctx, 0, 0)
+}
+
+// DeadLettersOf lists the dead letters of one subscription (0: of all), the
+// oldest first, at most limit of them (0: all).
+func (ps *PubSub) DeadLettersOf(ctx context.Context, subscription int64, limit int) ([]DeadLetter, error) {
+	q := `SELECT d.id, d.event_id, d.subscription_id, d.attempts, d.last_error, s.topic, s.subscriber, e.published_at, d.failed_at
+FROM gateway_deliveries d JOIN gateway_subscriptions s ON s.id = d.subscription_id JOIN gateway_events e ON e.id = d.event_id
+WHERE d.state = 'dead' AND ($1 = 0 OR d.subscription_id = $1) ORDER BY d.id`
+	args := []any{subscription}
+	if limit > 0 {
+		q += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	rows, err := ps.db.Read().QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
 	defer rows.Close()
 	var out []DeadLetter
 	for rows.Next() {
 		var d DeadLetter
-		if err := rows.Scan(&d.DeliveryID, &d.EventID, &d.Subscription, &d.Attempts, &d.LastError); err != nil {
-			return nil, err
+		var failed sql.NullTime
+		if err := rows.Scan(&d.DeliveryID, &d.EventID, &d.Subscription, &d.Attempts, &d.LastError, &d.Topic, &d.Subscriber, &d.PublishedAt, &failed); err != nil {
+			return nil, fmt.Errorf("list dead letters: %w", err)
+		}
+		d.PublishedAt = d.PublishedAt.UTC()
+		if failed.Valid {
+			at := failed.Time.UTC()
+			d.FailedAt = &at
 		}
 		out = append(out, d)
 	}
 	return out, rows.Err()
 }
 
-// Retry puts a dead letter back in the queue.
+// Retry is RetryBy with the actor "system".
 func (ps *PubSub) Retry(ctx context.Context, delivery int64) error {
-	return ps.db.Tx(ctx, func(tx *db.Tx) error {
-		return exec(ctx, tx, true, `UPDATE gateway_deliveries SET state = 'pending', attempts = 0, next_at = $1 WHERE id = $2 AND state = 'dead'`, ps.now(), delivery)
+	return ps.RetryBy(ctx, "system", delivery)
+}
+
+// RetryBy puts a dead letter back in the queue with fresh attempts (held
+// if its subscription is paused), audited as actor; ErrNotFound if it is
+// not a dead letter of a live subscription.
+func (ps *PubSub) RetryBy(ctx context.Context, actor string, delivery int64) error {
+	id := strconv.FormatInt(delivery, 10)
+	detail := map[string]any{}
+	return ps.change(ctx, actor, "gateway.delivery.retry", "gateway_delivery", &id, detail, func(tx *db.Tx, now time.Time) error {
+		var sub int64
+		err := tx.QueryRowContext(ctx, `SELECT subscription_id FROM gateway_deliveries WHERE id = $1 AND state = 'dead'`, delivery).Scan(&sub)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("dead letter %d: %w", delivery, ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		detail["subscription"] = sub
+		state, err := ps.lockSubscription(ctx, tx, sub)
+		if err != nil {
+			return err
+		}
+		tx.AfterCommit(ps.Wake)
+		return exec(ctx, tx, true, `UPDATE gateway_deliveries SET state = $1, attempts = 0, next_at = $2 WHERE id = $3 AND state = 'dead'`, state, now, delivery)
 	})
+}
+
+// RedeliverDead puts every dead letter of a subscription back in the queue,
+// as RetryBy does for one, and returns how many.
+func (ps *PubSub) RedeliverDead(ctx context.Context, actor string, subscription int64) (int64, error) {
+	id := strconv.FormatInt(subscription, 10)
+	detail := map[string]any{}
+	var n int64
+	err := ps.change(ctx, actor, "gateway.subscription.redeliver", "gateway_subscription", &id, detail, func(tx *db.Tx, now time.Time) error {
+		state, err := ps.lockSubscription(ctx, tx, subscription)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = $1, attempts = 0, next_at = $2 WHERE subscription_id = $3 AND state = 'dead'`, state, now, subscription)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		detail["queued"] = n
+		tx.AfterCommit(ps.Wake)
+		return nil
+	})
+	return n, err
 }
 
 type due struct {
@@ -280,10 +680,19 @@ AND (d.lease_until IS NULL OR d.lease_until < $1) ORDER BY d.next_at LIMIT 64`+p
 		rows.Close()
 		for _, id := range ids {
 			var d due
-			if err := tx.QueryRowContext(ctx, `SELECT d.id, d.event_id, d.subscription_id, d.attempts, s.url, s.secret, e.topic, e.content_type, e.payload
+			var hold string
+			if err := tx.QueryRowContext(ctx, `SELECT d.id, d.event_id, d.subscription_id, d.attempts, s.url, s.secret, e.topic, e.content_type, e.payload,
+	CASE WHEN s.deleted_at IS NOT NULL THEN 'dropped' WHEN s.paused_at IS NOT NULL THEN 'paused' ELSE '' END
 FROM gateway_deliveries d JOIN gateway_subscriptions s ON s.id = d.subscription_id JOIN gateway_events e ON e.id = d.event_id WHERE d.id = $1`, id).Scan(
-				&d.id, &d.event, &d.sub, &d.attempts, &d.url, &d.secret, &d.topic, &d.ctype, &d.payload); err != nil {
+				&d.id, &d.event, &d.sub, &d.attempts, &d.url, &d.secret, &d.topic, &d.ctype, &d.payload, &hold); err != nil {
 				return err
+			}
+			if hold != "" {
+				// Recorded by a Publish that raced with Pause or Unsubscribe.
+				if _, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = $1 WHERE id = $2`, hold, id); err != nil {
+					return err
+				}
+				continue
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET lease_until = $1 WHERE id = $2`, now.Add(time.Minute), id); err != nil {
 				return err
@@ -342,7 +751,8 @@ func (ps *PubSub) deliver(ctx context.Context, d *due) {
 	now := ps.now()
 	err = ps.db.Tx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
 		if fail == "" {
-			_, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = $1, lease_until = NULL, last_error = '' WHERE id = $2`, now, d.id)
+			// last_error stays: the history of a delivery that recovered.
+			_, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = $1, lease_until = NULL WHERE id = $2`, now, d.id)
 			return err
 		}
 		attempts := d.attempts + 1
@@ -352,8 +762,10 @@ func (ps *PubSub) deliver(ctx context.Context, d *due) {
 		}
 		backoff := ps.cfg.Backoff << min(attempts-1, 20)
 		backoff = min(backoff, time.Hour)
-		_, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = $1, attempts = $2, next_at = $3, lease_until = NULL, last_error = $4 WHERE id = $5`,
-			state, attempts, now.Add(backoff), fail, d.id)
+		// A delivery paused or dropped while in flight stays so.
+		_, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = CASE WHEN state = 'pending' THEN $1 ELSE state END,
+	attempts = $2, next_at = $3, lease_until = NULL, last_error = $4, failed_at = $5 WHERE id = $6`,
+			state, attempts, now.Add(backoff), fail, now, d.id)
 		return err
 	})
 	if err != nil {

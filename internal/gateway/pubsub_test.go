@@ -20,7 +20,7 @@ import (
 // integration "better than X-Road": pub/sub and webhooks, at-least-once, retries, dead letters,
 // idempotency keys, replay, signed deliveries.
 func TestPubSubDeliversRetriesAndReplays(t *testing.T) {
-	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+	dbtest.Each(t, psMigrations(), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 		var clockMu sync.Mutex
@@ -135,7 +135,7 @@ func TestReplayGuardRejectsTamperedAndOld(t *testing.T) {
 }
 
 func TestPublishThroughGateway(t *testing.T) {
-	d := sqliteDB(t)
+	d := dbtest.SQLite(t, psMigrations())
 	ps := gateway.NewPubSub(d, gateway.PubSubConfig{})
 	n := startNode(t, d, nodeOpts{cfg: func(c *gateway.Config) { c.PubSub = ps }})
 	seed(t, n.mgr, "http://127.0.0.1:1")

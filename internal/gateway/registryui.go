@@ -107,6 +107,8 @@ func (h *Handlers) registryRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/gateway/quotas", h.quotaForm)
 	mux.HandleFunc("POST /admin/gateway/quotas/delete", h.quotaDelete)
 	mux.HandleFunc("POST /admin/gateway/peers", h.peerForm)
+	mux.HandleFunc("GET /admin/gateway/remove/{kind}", h.removePage)
+	mux.HandleFunc("POST /admin/gateway/remove/{kind}", h.removeForm)
 }
 
 func (h *Handlers) renderReg(w http.ResponseWriter, r *http.Request, status int, page string, forms map[string]*regForm) {
@@ -438,4 +440,230 @@ func (h *Handlers) peerForm(w http.ResponseWriter, r *http.Request) {
 // editLink is the page that edits a registry object.
 func editLink(page, id string) string {
 	return "/admin/gateway/" + page + "?edit=" + url.QueryEscape(id)
+}
+
+// Removal pages: each list row links to GET /admin/gateway/remove/KIND?id=ID,
+// a confirmation page that shows what would go with the entry, or, when
+// something still refers to it, what to remove first (with links to the
+// pages that remove those). Its form POSTs the id and a confirmation box;
+// unticked, the page comes back (422) with the error next to the box; a
+// refusal in between (409) shows what refers to the entry; success
+// redirects to the list with a flash message.
+
+// removeView is the data of the removal confirmation page.
+type removeView struct {
+	Kind EntryKind
+	// Entry is the kind in the page's language ("thành viên").
+	Entry string
+	ID    string
+	Name  string
+	// Back is the list the entry is on.
+	Back string
+	// Also lists what goes with the entry.
+	Also []string
+	// InUse lists what still refers to the entry; Live says why a version
+	// cannot go. Either makes the page a refusal, without the form.
+	InUse []refLink
+	Live  string
+	// Err is set when the confirmation box was not ticked.
+	Err     string
+	Summary []regError
+}
+
+type refLink struct{ Text, Href string }
+
+// refPages says where each kind of reference is removed.
+var refPages = map[RefKind]string{
+	RefSubsystems:       "/admin/gateway/members#subsystems-h",
+	RefServices:         "/admin/gateway/services#services-h",
+	RefLiveVersions:     "/admin/gateway/services#status-h",
+	RefRights:           "/admin/gateway#rights",
+	RefQuotas:           "/admin/gateway/quotas#quotas-h",
+	RefCertificates:     "/admin/gateway/certificates#certificates-h",
+	RefOAuthClients:     "/admin/gateway/certificates#certificates-h",
+	RefGroupMemberships: "/admin/gateway/members#groups-h",
+}
+
+// removeBack is the list each kind of entry is on.
+var removeBack = map[EntryKind]string{
+	EntryMember:    "/admin/gateway/members#members-h",
+	EntrySubsystem: "/admin/gateway/members#subsystems-h",
+	EntryGroup:     "/admin/gateway/members#groups-h",
+	EntryService:   "/admin/gateway/services#services-h",
+	EntryVersion:   "/admin/gateway/services#versions-h",
+	EntryPeer:      "/admin/gateway/peers#peers-h",
+}
+
+// removeTarget builds the page's view of the entry kind/id from the
+// registry; ok is false if there is no such entry.
+func (h *Handlers) removeTarget(r *http.Request, kind EntryKind, id string) (removeView, bool, error) {
+	lang := i18n.FromRequest(r)
+	v := removeView{Kind: kind, Entry: i18n.T(lang, "gateway.reg.entry."+string(kind)), ID: id, Back: removeBack[kind]}
+	reg, err := h.cfg.Manager.Store().Load(r.Context())
+	if err != nil {
+		return v, false, err
+	}
+	found := false
+	switch kind {
+	case EntryMember:
+		for _, m := range reg.Members {
+			if m.ID.String() == id {
+				v.Name, found = m.Name, true
+			}
+		}
+	case EntrySubsystem:
+		for _, s := range reg.Subsystems {
+			if s.ID.String() == id {
+				v.Name, found = s.Name, true
+			}
+		}
+	case EntryService:
+		for _, s := range reg.Services {
+			if s.ID.String() == id {
+				v.Name, found = s.Title, true
+				if n := len(s.Versions); n > 0 {
+					v.Also = append(v.Also, i18n.T(lang, plural("gateway.reg.remove.also.versions", n), "count", n))
+				}
+			}
+		}
+	case EntryVersion:
+		sv, err := ParseServiceID(id)
+		if err != nil {
+			break
+		}
+		for _, s := range reg.Services {
+			if s.ID.String() == sv.Unversioned().String() {
+				if ver, ok := s.Find(sv.Version); ok && sv.Version != "" {
+					v.Name, found = s.Title+" · "+i18n.T(lang, "gateway.status."+string(ver.Status)), true
+				}
+			}
+		}
+	case EntryGroup:
+		for _, g := range reg.Groups {
+			if g.Code == id {
+				v.Name, found = g.Name, true
+				if n := len(g.Members); n > 0 {
+					v.Also = append(v.Also, i18n.T(lang, plural("gateway.reg.remove.also.group_members", n), "count", n))
+				}
+			}
+		}
+	case EntryPeer:
+		for _, p := range reg.Peers {
+			if p.Instance == id {
+				v.Name, found = p.URL, true
+			}
+		}
+	}
+	return v, found, nil
+}
+
+func plural(key string, n int) string {
+	if n == 1 {
+		return key + ".one"
+	}
+	return key + ".other"
+}
+
+// refuse fills v with why the entry cannot be removed; false if err is not
+// such a refusal.
+func refuse(lang i18n.Lang, v *removeView, err error) bool {
+	var e *InUseError
+	switch {
+	case errors.As(err, &e) && e.Status != "":
+		key, args := inUseText(lang, e)
+		v.Live = i18n.T(lang, key, args...)
+	case errors.As(err, &e):
+		for i, t := range refTexts(lang, e.Refs) {
+			v.InUse = append(v.InUse, refLink{Text: t, Href: refPages[e.Refs[i].Kind]})
+		}
+	case errors.Is(err, ErrInUse):
+		v.InUse = []refLink{{Text: i18n.T(lang, "gateway.reg.ref.other_entries")}}
+	default:
+		return false
+	}
+	return true
+}
+
+func removeKind(r *http.Request) (EntryKind, bool) {
+	k := EntryKind(r.PathValue("kind"))
+	_, ok := removeBack[k]
+	return k, ok
+}
+
+func (h *Handlers) removePage(w http.ResponseWriter, r *http.Request) {
+	if !h.pageAuth(w, r, ActionAdmin) {
+		return
+	}
+	kind, ok := removeKind(r)
+	if !ok {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	v, found, err := h.removeTarget(r, kind, r.URL.Query().Get("id"))
+	if err != nil {
+		h.pageFail(w, r, err)
+		return
+	}
+	if !found {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	if err := h.cfg.Manager.CheckRemove(r.Context(), kind, v.ID); err != nil && !refuse(i18n.FromRequest(r), &v, err) {
+		if errors.Is(err, ErrNotFound) {
+			h.errorPage(w, r, http.StatusNotFound)
+		} else {
+			h.pageFail(w, r, err)
+		}
+		return
+	}
+	h.cfg.Shell.Render(w, r, h.pages["reg_remove"], http.StatusOK, v)
+}
+
+func (h *Handlers) removeForm(w http.ResponseWriter, r *http.Request) {
+	if !h.pageAuth(w, r, ActionAdmin) {
+		return
+	}
+	kind, ok := removeKind(r)
+	if !ok {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	lang := i18n.FromRequest(r)
+	id := strings.TrimSpace(r.PostFormValue("id"))
+	status := http.StatusUnprocessableEntity
+	var err error
+	if r.PostFormValue("confirm") == "yes" {
+		err = h.cfg.Manager.Remove(r.Context(), h.actor(r), kind, id)
+		switch {
+		case err == nil:
+			web.SetFlash(w, "gateway.flash.removed")
+			http.Redirect(w, r, removeBack[kind], http.StatusSeeOther)
+			return
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid):
+			web.SetFlash(w, "gateway.reg.remove.gone")
+			http.Redirect(w, r, removeBack[kind], http.StatusSeeOther)
+			return
+		case !errors.Is(err, ErrInUse):
+			h.pageFail(w, r, err)
+			return
+		}
+		status = http.StatusConflict
+	}
+	v, found, lerr := h.removeTarget(r, kind, id)
+	if lerr != nil {
+		h.pageFail(w, r, lerr)
+		return
+	}
+	if !found {
+		web.SetFlash(w, "gateway.reg.remove.gone")
+		http.Redirect(w, r, removeBack[kind], http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		refuse(lang, &v, err)
+	} else {
+		v.Err = i18n.T(lang, "gateway.reg.remove.confirm.required")
+		v.Summary = []regError{{ID: "remove-confirm", Msg: v.Err}}
+	}
+	h.cfg.Shell.Render(w, r, h.pages["reg_remove"], status, v)
 }

@@ -100,7 +100,7 @@ func rejected(t *testing.T, what string, w *httptest.ResponseRecorder, id, msg s
 func TestRegistryPagesNeedGatewayAdmin(t *testing.T) {
 	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
 		mux, mgr := regEnv(t, d)
-		for _, p := range []string{"members", "certificates", "services", "quotas", "peers"} {
+		for _, p := range []string{"members", "certificates", "services", "quotas", "peers", "remove/peer?id=VN-DNG"} {
 			if w := page(mux, "/admin/gateway/"+p, false, "", nil); w.Code != http.StatusForbidden {
 				t.Errorf("GET %s without gateway.admin: %d", p, w.Code)
 			}
@@ -116,6 +116,8 @@ func TestRegistryPagesNeedGatewayAdmin(t *testing.T) {
 			"/admin/gateway/quotas":              {"client": {client}, "service": {svcID}, "daily": {"5"}},
 			"/admin/gateway/quotas/delete":       {"client": {client}, "service": {svcID}},
 			"/admin/gateway/peers":               {"instance": {"VN-DNG"}, "url": {"https://lgsp.danang.gov.vn"}},
+			"/admin/gateway/remove/peer":         {"id": {"VN-DNG"}, "confirm": {"yes"}},
+			"/admin/gateway/remove/member":       {"id": {"VN-HUE/GOV/000.00.15.H57"}, "confirm": {"yes"}},
 		}
 		for target, form := range posts {
 			if w := page(mux, target, false, "", form); w.Code != http.StatusForbidden {

@@ -207,7 +207,7 @@ CREATE TABLE gateway_deliveries (
 	delivered_at {{time}}
 );
 CREATE INDEX gateway_deliveries_due ON gateway_deliveries (state, next_at);
-`}}, append(nodeMigrations(), tsaMigrations()...)...)
+`}}, append(nodeMigrations(), append(tsaMigrations(), pubsubMigrations()...)...)...)
 }
 
 // Store reads and writes the registry in SQL. Every write bumps the
@@ -620,4 +620,247 @@ func (s *Store) PutPeer(ctx context.Context, actor string, p Peer) error {
 		return exec(ctx, tx, false, `INSERT INTO gateway_peers (instance, url, updated_at) VALUES ($1, $2, $3)
 ON CONFLICT (instance) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at`, p.Instance, p.URL, now)
 	})
+}
+
+// stmt is one statement of a removal.
+type stmt struct {
+	q    string
+	args []any
+}
+
+// refQuery counts one kind of reference to an entry.
+type refQuery struct {
+	kind RefKind
+	q    string
+	arg  any
+}
+
+// countRefs runs the counts and returns the kinds with references.
+func countRefs(ctx context.Context, q db.Querier, qs []refQuery) ([]Ref, error) {
+	var out []Ref
+	for _, rq := range qs {
+		var n int
+		if err := q.QueryRowContext(ctx, rq.q, rq.arg).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", rq.kind, err)
+		}
+		if n > 0 {
+			out = append(out, Ref{Kind: rq.kind, Count: n})
+		}
+	}
+	return out, nil
+}
+
+// certRefs counts the certificates and the OAuth client bindings of owner.
+func certRefs(ctx context.Context, q db.Querier, owner string) ([]Ref, error) {
+	rows, err := q.QueryContext(ctx, `SELECT fingerprint, subject FROM gateway_certificates WHERE owner = $1`, owner)
+	if err != nil {
+		return nil, fmt.Errorf("count certificates: %w", err)
+	}
+	defer rows.Close()
+	var certs, oauth int
+	for rows.Next() {
+		var c Certificate
+		if err := rows.Scan(&c.Fingerprint, &c.Subject); err != nil {
+			return nil, fmt.Errorf("count certificates: %w", err)
+		}
+		if oauthClientOf(c) != "" {
+			oauth++
+		} else {
+			certs++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count certificates: %w", err)
+	}
+	var out []Ref
+	if certs > 0 {
+		out = append(out, Ref{Kind: RefCertificates, Count: certs})
+	}
+	if oauth > 0 {
+		out = append(out, Ref{Kind: RefOAuthClients, Count: oauth})
+	}
+	return out, nil
+}
+
+func noRow(err error, kind EntryKind, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s %s", ErrNotFound, kind, id)
+	}
+	return err
+}
+
+// checkRemove applies the removal rules (see [Manager.DeleteMember]) to
+// the entry: it returns ErrNotFound, an *InUseError, or the statements
+// that remove it, and records what is removed in detail (the audit entry).
+func checkRemove(ctx context.Context, q db.Querier, dialect db.Dialect, kind EntryKind, id string, detail map[string]any) ([]stmt, error) {
+	var refs []Ref
+	var del []stmt
+	add := func(rs []Ref, err error) error {
+		refs = append(refs, rs...)
+		return err
+	}
+	switch kind {
+	case EntryMember:
+		var name, eid string
+		if err := q.QueryRowContext(ctx, `SELECT name, agency_eid FROM gateway_members WHERE id = $1`, id).Scan(&name, &eid); err != nil {
+			return nil, noRow(err, kind, id)
+		}
+		detail["name"], detail["agency_eid"] = name, eid
+		if err := add(countRefs(ctx, q, []refQuery{{RefSubsystems, `SELECT COUNT(*) FROM gateway_subsystems WHERE member_id = $1`, id}})); err != nil {
+			return nil, err
+		}
+		del = []stmt{{`DELETE FROM gateway_members WHERE id = $1`, []any{id}}}
+	case EntrySubsystem:
+		var name string
+		if err := q.QueryRowContext(ctx, `SELECT name FROM gateway_subsystems WHERE id = $1`, id).Scan(&name); err != nil {
+			return nil, noRow(err, kind, id)
+		}
+		detail["name"] = name
+		if err := add(countRefs(ctx, q, []refQuery{
+			{RefServices, `SELECT COUNT(*) FROM gateway_services WHERE subsystem_id = $1`, id},
+			{RefRights, `SELECT COUNT(*) FROM gateway_rights WHERE client = $1`, id},
+			{RefQuotas, `SELECT COUNT(*) FROM gateway_quotas WHERE client = $1`, id},
+		})); err != nil {
+			return nil, err
+		}
+		if err := add(certRefs(ctx, q, id)); err != nil {
+			return nil, err
+		}
+		// Deleted subscriptions are kept as history and do not count.
+		subs := `SELECT COUNT(*) FROM gateway_subscriptions WHERE subscriber = $1 AND deleted_at IS NULL`
+		if err := add(countRefs(ctx, q, []refQuery{
+			{RefGroupMemberships, `SELECT COUNT(*) FROM gateway_group_members WHERE client_id = $1`, id},
+			{RefTopics, `SELECT COUNT(*) FROM gateway_topics WHERE owner = $1`, id},
+			{RefSubscriptions, subs, id},
+		})); err != nil {
+			return nil, err
+		}
+		del = []stmt{{`DELETE FROM gateway_subsystems WHERE id = $1`, []any{id}}}
+	case EntryService:
+		var title string
+		if err := q.QueryRowContext(ctx, `SELECT title FROM gateway_services WHERE id = $1`, id).Scan(&title); err != nil {
+			return nil, noRow(err, kind, id)
+		}
+		detail["title"] = title
+		rows, err := q.QueryContext(ctx, `SELECT version, status, backend_url FROM gateway_versions WHERE service_id = $1 ORDER BY version`, id)
+		if err != nil {
+			return nil, err
+		}
+		var versions []map[string]string
+		for rows.Next() {
+			var v, st, u string
+			if err := rows.Scan(&v, &st, &u); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			versions = append(versions, map[string]string{"version": v, "status": st, "backend_url": u})
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		detail["versions"] = versions
+		if err := add(countRefs(ctx, q, []refQuery{
+			{RefLiveVersions, `SELECT COUNT(*) FROM gateway_versions WHERE service_id = $1 AND status IN ('published', 'deprecated')`, id},
+			{RefRights, `SELECT COUNT(*) FROM gateway_rights WHERE service_id = $1`, id},
+			{RefQuotas, `SELECT COUNT(*) FROM gateway_quotas WHERE service_id = $1`, id},
+		})); err != nil {
+			return nil, err
+		}
+		del = []stmt{{`DELETE FROM gateway_versions WHERE service_id = $1`, []any{id}}, {`DELETE FROM gateway_services WHERE id = $1`, []any{id}}}
+	case EntryVersion:
+		sv, err := ParseServiceID(id)
+		if err != nil || sv.Version == "" {
+			return nil, fmt.Errorf("%w: %s %s", ErrNotFound, kind, id)
+		}
+		var st Status
+		var u string
+		if err := q.QueryRowContext(ctx, `SELECT status, backend_url FROM gateway_versions WHERE service_id = $1 AND version = $2`,
+			sv.Unversioned().String(), sv.Version).Scan(&st, &u); err != nil {
+			return nil, noRow(err, kind, id)
+		}
+		detail["status"], detail["backend_url"] = string(st), u
+		if st.Reachable() {
+			return nil, &InUseError{Kind: kind, ID: id, Status: st}
+		}
+		del = []stmt{{`DELETE FROM gateway_versions WHERE service_id = $1 AND version = $2`, []any{sv.Unversioned().String(), sv.Version}}}
+	case EntryGroup:
+		var name string
+		if err := q.QueryRowContext(ctx, `SELECT name FROM gateway_groups WHERE code = $1`, id).Scan(&name); err != nil {
+			return nil, noRow(err, kind, id)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT client_id FROM gateway_group_members WHERE group_code = $1 ORDER BY client_id`, id)
+		if err != nil {
+			return nil, err
+		}
+		members := []string{}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			members = append(members, c)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		detail["name"], detail["members"] = name, members
+		if err := add(countRefs(ctx, q, []refQuery{{RefRights, `SELECT COUNT(*) FROM gateway_rights WHERE client = $1`, GroupPrefix + id}})); err != nil {
+			return nil, err
+		}
+		del = []stmt{{`DELETE FROM gateway_group_members WHERE group_code = $1`, []any{id}}, {`DELETE FROM gateway_groups WHERE code = $1`, []any{id}}}
+	case EntryPeer:
+		var u string
+		if err := q.QueryRowContext(ctx, `SELECT url FROM gateway_peers WHERE instance = $1`, id).Scan(&u); err != nil {
+			return nil, noRow(err, kind, id)
+		}
+		detail["url"] = u
+		if err := add(certRefs(ctx, q, PeerPrefix+id)); err != nil {
+			return nil, err
+		}
+		del = []stmt{{`DELETE FROM gateway_peers WHERE instance = $1`, []any{id}}}
+	default:
+		return nil, fmt.Errorf("%w: unknown kind of entry %q", ErrInvalid, kind)
+	}
+	if len(refs) > 0 {
+		return nil, &InUseError{Kind: kind, ID: id, Refs: refs}
+	}
+	return del, nil
+}
+
+// Remove deletes a member, subsystem, service (with its draft and retired
+// versions), version, group or peer, named by its identifier as written,
+// once nothing refers to it (the rules are at [Manager.DeleteMember]). The
+// check and the removal run in the registry change's transaction, after
+// the revision bump that serializes registry writes, so no reference can
+// appear in between. The audit entry records what was removed.
+func (s *Store) Remove(ctx context.Context, actor string, kind EntryKind, id string) error {
+	objType := "gateway_" + string(kind)
+	if kind == EntryVersion {
+		objType = "gateway_service"
+	}
+	detail := map[string]any{}
+	return s.change(ctx, actor, "gateway."+string(kind)+".delete", objType, id, detail, func(tx *db.Tx, now time.Time) error {
+		del, err := checkRemove(ctx, tx, s.db.Dialect(), kind, id, detail)
+		if err != nil {
+			return err
+		}
+		for _, st := range del {
+			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+				if db.IsForeignKeyViolation(err) {
+					return fmt.Errorf("%w: %s %s is still referenced", ErrInUse, kind, id)
+				}
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CheckRemove reports whether the entry could be removed now (nil), is
+// unknown (ErrNotFound) or is still referenced (an *InUseError), without
+// changing anything.
+func (s *Store) CheckRemove(ctx context.Context, kind EntryKind, id string) error {
+	_, err := checkRemove(ctx, s.db.Read(), s.db.Dialect(), kind, id, map[string]any{})
+	return err
 }

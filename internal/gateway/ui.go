@@ -81,6 +81,7 @@ func (h *Handlers) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/gateway/messages", h.messagesPage)
 	mux.HandleFunc("GET /admin/gateway/status", h.statusPage)
 	h.registryRoutes(mux)
+	h.pubsubPageRoutes(mux)
 }
 
 // pageAuth lets through people allowed action ("" = any signed-in person);
