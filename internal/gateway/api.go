@@ -672,7 +672,8 @@ func (h *Handlers) getStatus(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		st = []Stat{}
 	}
-	h.respond(w, r, err, map[string]any{"since_minutes": 60, "items": st})
+	nodes, stamp, nerr := h.nodesAndStamp(r)
+	h.respond(w, r, errors.Join(err, nerr), map[string]any{"since_minutes": 60, "items": st, "nodes": nodes, "time_stamping": stamp})
 }
 
 //go:embed openapi.json

@@ -122,7 +122,8 @@ func TestJSONAPIRegistersAndGrants(t *testing.T) {
 		t.Errorf("log read without right: %d", w.Code)
 	}
 	w = do(mux, "GET", "/api/v1/gateway/status", "admin", true, "", "")
-	if w.Code != 200 || !strings.Contains(w.Body.String(), `"calls":1`) {
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"calls":1`) || !strings.Contains(w.Body.String(), `"node":"n1"`) ||
+		!strings.Contains(w.Body.String(), `"live":true`) || !strings.Contains(w.Body.String(), `"time_stamping":{"enabled":false`) {
 		t.Fatalf("status: %d %s", w.Code, w.Body)
 	}
 }
@@ -171,7 +172,8 @@ func TestAdminPages(t *testing.T) {
 	}
 	w = do(mux, "GET", "/admin/gateway/messages?issue=000.00.01.H57-260101-0042", "auditor", true, "", "")
 	w2 := do(mux, "GET", "/admin/gateway/status", "admin", true, "", "")
-	if w2.Code != 200 || !strings.Contains(w2.Body.String(), svcID) {
+	if w2.Code != 200 || !strings.Contains(w2.Body.String(), svcID) || !strings.Contains(w2.Body.String(), "<code>n1</code>") ||
+		!strings.Contains(w2.Body.String(), "CONGSO_GATEWAY_TSA_URL") {
 		t.Fatalf("status page: %d %s", w2.Code, w2.Body)
 	}
 	w = do(mux, "GET", "/admin/gateway/messages?from=yesterday", "auditor", true, "", "")

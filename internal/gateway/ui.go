@@ -269,7 +269,34 @@ func (h *Handlers) statusPage(w http.ResponseWriter, r *http.Request) {
 		h.pageFail(w, r, err)
 		return
 	}
-	h.cfg.Shell.Render(w, r, h.pages["status"], http.StatusOK, struct{ Items []Stat }{st})
+	nodes, stamp, err := h.nodesAndStamp(r)
+	if err != nil {
+		h.pageFail(w, r, err)
+		return
+	}
+	h.cfg.Shell.Render(w, r, h.pages["status"], http.StatusOK, struct {
+		Items []Stat
+		Nodes []Node
+		Stamp StampStatus
+	}{st, nodes, stamp})
+}
+
+// nodesAndStamp reads the gateway nodes' heartbeats and this node's
+// time-stamping state, for the status page and its JSON.
+func (h *Handlers) nodesAndStamp(r *http.Request) ([]Node, StampStatus, error) {
+	liveFor := nodeLiveFor(time.Second)
+	var stamp StampStatus
+	if rt := h.cfg.Runtime; rt != nil {
+		liveFor = nodeLiveFor(rt.cfg.PollInterval)
+		if rt.cfg.Log != nil {
+			stamp = rt.cfg.Log.StampStatus()
+		}
+	}
+	nodes, err := NewStore(h.cfg.DB, h.cfg.Now).Nodes(r.Context(), liveFor)
+	if nodes == nil {
+		nodes = []Node{}
+	}
+	return nodes, stamp, err
 }
 
 func errorsIsAny(err error, targets ...error) bool {
