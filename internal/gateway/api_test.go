@@ -208,6 +208,25 @@ func TestPubSubAPI(t *testing.T) {
 	if w := do(mux, "GET", "/api/v1/gateway/dead-letters", "admin", true, "", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"items":[]`) {
 		t.Errorf("dead letters: %d %s", w.Code, w.Body)
 	}
+	// A followed topic is not removed; once unfollowed it is.
+	if w := do(mux, "DELETE", "/api/v1/gateway/topics/handoff", "someone", false, "", ""); w.Code != 403 {
+		t.Errorf("topic removal without right: %d", w.Code)
+	}
+	if w := do(mux, "DELETE", "/api/v1/gateway/topics/handoff", "admin", true, "", ""); w.Code != 409 || !strings.Contains(w.Body.String(), "1 đăng ký nhận sự kiện") {
+		t.Errorf("followed topic removal: %d %s", w.Code, w.Body)
+	}
+	if w := do(mux, "DELETE", "/api/v1/gateway/subscriptions/1", "admin", true, "", ""); w.Code != 200 {
+		t.Fatalf("unsubscribe: %d %s", w.Code, w.Body)
+	}
+	if w := do(mux, "DELETE", "/api/v1/gateway/topics/handoff", "admin", true, "", ""); w.Code != 200 {
+		t.Errorf("topic removal: %d %s", w.Code, w.Body)
+	}
+	if w := do(mux, "DELETE", "/api/v1/gateway/topics/handoff", "admin", true, "", ""); w.Code != 404 {
+		t.Errorf("removed topic removed again: %d %s", w.Code, w.Body)
+	}
+	if w := do(mux, "GET", "/api/v1/gateway/topics", "dev", false, "", ""); w.Code != 200 || strings.Contains(w.Body.String(), "handoff") {
+		t.Errorf("topics after removal: %d %s", w.Code, w.Body)
+	}
 }
 
 func TestMessageCatalogsComplete(t *testing.T) {

@@ -269,6 +269,8 @@ const (
 	EntryVersion   EntryKind = "version"
 	EntryGroup     EntryKind = "group"
 	EntryPeer      EntryKind = "peer"
+	// EntryTopic is a pub/sub topic ([PubSub.DeleteTopic]).
+	EntryTopic EntryKind = "topic"
 )
 
 // RefKind names what refers to an entry that is being removed.

@@ -100,6 +100,8 @@ ALTER TABLE gateway_deliveries ADD COLUMN failed_at {{time}};
 CREATE INDEX gateway_deliveries_sub_state ON gateway_deliveries (subscription_id, state);
 CREATE INDEX gateway_deliveries_sub_ok ON gateway_deliveries (subscription_id, delivered_at);
 CREATE INDEX gateway_deliveries_sub_failed ON gateway_deliveries (subscription_id, failed_at);
+`}, {Module: "gateway", Version: 7, Name: "pubsub topic removal", Up: `
+ALTER TABLE gateway_topics ADD COLUMN deleted_at {{time}};
 `}}
 }
 
@@ -192,12 +194,17 @@ func (ps *PubSub) PutTopicBy(ctx context.Context, actor string, t Topic) error {
 	}
 	return ps.change(ctx, actor, "gateway.topic.put", "gateway_topic", &t.Code, map[string]any{"owner": t.Owner, "title": t.Title}, func(tx *db.Tx, now time.Time) error {
 		var owner string
-		err := tx.QueryRowContext(ctx, `SELECT owner FROM gateway_topics WHERE code = $1`, t.Code).Scan(&owner)
+		var deleted bool
+		err := tx.QueryRowContext(ctx, `SELECT owner, deleted_at IS NOT NULL FROM gateway_topics WHERE code = $1`, t.Code).Scan(&owner, &deleted)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return exec(ctx, tx, false, `INSERT INTO gateway_topics (code, owner, title, created_at) VALUES ($1, $2, $3, $4)`, t.Code, t.Owner, t.Title, now)
 		case err != nil:
 			return err
+		case deleted:
+			// A removed topic's code is taken again, by any subsystem;
+			// its past events stay as they were.
+			return exec(ctx, tx, true, `UPDATE gateway_topics SET owner = $1, title = $2, created_at = $3, deleted_at = NULL WHERE code = $4`, t.Owner, t.Title, now, t.Code)
 		case owner != t.Owner:
 			return invalidField("owner", "topic %s belongs to %s", t.Code, owner)
 		}
@@ -246,7 +253,7 @@ func (ps *PubSub) SubscribeBy(ctx context.Context, actor string, s Subscription)
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_topics WHERE code = $1`, s.Topic).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_topics WHERE code = $1 AND deleted_at IS NULL`, s.Topic).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -277,7 +284,7 @@ func (ps *PubSub) Publish(ctx context.Context, topic string, publisher ClientID,
 	now := ps.now()
 	err = ps.db.Tx(ctx, func(tx *db.Tx) error {
 		var owner string
-		err := tx.QueryRowContext(ctx, `SELECT owner FROM gateway_topics WHERE code = $1`, topic).Scan(&owner)
+		err := tx.QueryRowContext(ctx, `SELECT owner FROM gateway_topics WHERE code = $1 AND deleted_at IS NULL`, topic).Scan(&owner)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("topic %s: %w", topic, ErrNotFound)
 		} else if err != nil {
@@ -464,7 +471,7 @@ func (ps *PubSub) Topics(ctx context.Context) ([]TopicInfo, error) {
 	(SELECT COUNT(*) FROM gateway_subscriptions s WHERE s.topic = t.code AND s.deleted_at IS NULL),
 	(SELECT COUNT(*) FROM gateway_events e WHERE e.topic = t.code),
 	(SELECT MAX(e.published_at) FROM gateway_events e WHERE e.topic = t.code)
-FROM gateway_topics t ORDER BY t.code`)
+FROM gateway_topics t WHERE t.deleted_at IS NULL ORDER BY t.code`)
 	if err != nil {
 		return nil, fmt.Errorf("list topics: %w", err)
 	}
@@ -483,6 +490,29 @@ FROM gateway_topics t ORDER BY t.code`)
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// DeleteTopic removes a topic that no live subscription follows (an
+// [*InUseError] otherwise), audited as actor: nothing can be published on
+// it any more, and its owner can then be removed from the registry. Its
+// past events and deliveries stay; the code can be taken again with
+// PutTopicBy.
+func (ps *PubSub) DeleteTopic(ctx context.Context, actor, code string) error {
+	return ps.change(ctx, actor, "gateway.topic.delete", "gateway_topic", &code, map[string]any{}, func(tx *db.Tx, now time.Time) error {
+		var n int64
+		err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM gateway_subscriptions s WHERE s.topic = t.code AND s.deleted_at IS NULL)
+FROM gateway_topics t WHERE t.code = $1 AND t.deleted_at IS NULL`, code).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("topic %s: %w", code, ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		if n > 0 {
+			return &InUseError{Kind: EntryTopic, ID: code, Refs: []Ref{{Kind: RefSubscriptions, Count: int(n)}}}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE gateway_topics SET deleted_at = $1 WHERE code = $2 AND deleted_at IS NULL`, now, code)
+		return err
+	})
 }
 
 // SubscriptionStatus is a live subscription (without its secret) and its

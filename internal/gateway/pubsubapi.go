@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/congso/congso/internal/platform/httpx"
+	"github.com/congso/congso/internal/platform/i18n"
 )
 
 // pubsubAPIRoutes registers the pub/sub administration endpoints that
@@ -16,6 +17,7 @@ import (
 //	POST   /api/v1/gateway/subscriptions/{id}/resume     gateway.admin   deliver the held events
 //	POST   /api/v1/gateway/subscriptions/{id}/redeliver  gateway.admin   every dead letter back in the queue
 //	DELETE /api/v1/gateway/subscriptions/{id}?force=true gateway.admin   409 while events are undelivered, unless force
+//	DELETE /api/v1/gateway/topics/{code}                 gateway.admin   409 while a live subscription follows it
 func (h *Handlers) pubsubAPIRoutes(mux *http.ServeMux) {
 	if h.cfg.PubSub == nil {
 		return
@@ -26,6 +28,22 @@ func (h *Handlers) pubsubAPIRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/gateway/subscriptions/{id}/resume", h.admin(h.resumeSubscription))
 	mux.HandleFunc("POST /api/v1/gateway/subscriptions/{id}/redeliver", h.admin(h.redeliverSubscription))
 	mux.HandleFunc("DELETE /api/v1/gateway/subscriptions/{id}", h.admin(h.deleteSubscription))
+	mux.HandleFunc("DELETE /api/v1/gateway/topics/{code}", h.admin(h.deleteTopic))
+}
+
+func (h *Handlers) deleteTopic(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("code")
+	err := h.cfg.PubSub.DeleteTopic(r.Context(), h.actor(r), code)
+	var inUse *InUseError
+	switch {
+	case err == nil:
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"deleted": code})
+	case errors.As(err, &inUse):
+		key, args := inUseText(i18n.FromRequest(r), inUse)
+		httpx.Error(w, r, &httpx.Err{Status: http.StatusConflict, Code: "gateway.in_use", Key: key, Args: args})
+	default:
+		h.fail(w, r, err)
+	}
 }
 
 // pubsubFail maps pub/sub errors to problems: undelivered events are a 409

@@ -64,6 +64,7 @@ func (h *Handlers) pubsubPageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/gateway/pubsub/subscriptions/{id}/redeliver", h.pubsubSubAction("redeliver"))
 	mux.HandleFunc("POST /admin/gateway/pubsub/subscriptions/{id}/delete", h.pubsubSubAction("delete"))
 	mux.HandleFunc("POST /admin/gateway/pubsub/dead-letters/{id}/redeliver", h.pubsubRetryForm)
+	mux.HandleFunc("POST /admin/gateway/pubsub/topics/{code}/delete", h.pubsubTopicDelete)
 }
 
 func (h *Handlers) pubsubPage(w http.ResponseWriter, r *http.Request) {
@@ -329,6 +330,32 @@ func (h *Handlers) pubsubSubAction(action string) http.HandlerFunc {
 		web.SetFlash(w, flash)
 		http.Redirect(w, r, "/admin/gateway/pubsub#subs-h", http.StatusSeeOther)
 	}
+}
+
+// pubsubTopicDelete removes a topic no live subscription follows; the
+// button is shown only for those, so a refusal means one was added
+// meanwhile.
+func (h *Handlers) pubsubTopicDelete(w http.ResponseWriter, r *http.Request) {
+	if !h.pageAuth(w, r, ActionAdmin) {
+		return
+	}
+	if h.cfg.PubSub == nil {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	flash := "gateway.pubsub.flash.topic_deleted"
+	switch err := h.cfg.PubSub.DeleteTopic(r.Context(), h.actor(r), r.PathValue("code")); {
+	case err == nil:
+	case errors.Is(err, ErrInUse):
+		flash = "gateway.pubsub.flash.topic_in_use"
+	case errors.Is(err, ErrNotFound):
+		flash = "gateway.pubsub.flash.gone"
+	default:
+		h.pageFail(w, r, err)
+		return
+	}
+	web.SetFlash(w, flash)
+	http.Redirect(w, r, "/admin/gateway/pubsub#topics-h", http.StatusSeeOther)
 }
 
 func (h *Handlers) pubsubRetryForm(w http.ResponseWriter, r *http.Request) {

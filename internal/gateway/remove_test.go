@@ -164,6 +164,28 @@ func TestRemovalRefusedWhileReferencedThenAllowed(t *testing.T) {
 		if !strings.Contains(string(svcDetail), `"status":"retired"`) || !strings.Contains(string(svcDetail), `"title":"Phiếu lý lịch tư pháp"`) {
 			t.Errorf("service removal detail: %s", svcDetail)
 		}
+
+		// The client still publishes a topic someone follows: the topic
+		// goes only once its subscription is gone, then the subsystem.
+		inUse(t, "followed topic", ps.DeleteTopic(ctx, "admin", "ho-so"), "the topic ho-so still has 1 webhook subscription")
+		var subID int64
+		must(t, d.Read().QueryRowContext(ctx, `SELECT id FROM gateway_subscriptions WHERE topic = 'ho-so'`).Scan(&subID))
+		_, err = ps.Unsubscribe(ctx, "admin", subID, false)
+		must(t, err)
+		inUse(t, "topic owner", m.DeleteSubsystem(ctx, "admin", cid(client)), "still has 1 pub/sub topic")
+		must(t, ps.DeleteTopic(ctx, "admin", "ho-so"))
+		if _, _, err := ps.Publish(ctx, "ho-so", cid(client), "k1", "application/json", []byte(`{}`)); !errors.Is(err, gateway.ErrNotFound) {
+			t.Fatalf("publish on a removed topic: %v", err)
+		}
+		if err := ps.DeleteTopic(ctx, "admin", "ho-so"); !errors.Is(err, gateway.ErrNotFound) {
+			t.Fatalf("removing a removed topic: %v", err)
+		}
+		must(t, m.DeleteSubsystem(ctx, "admin", cid(client)))
+		// The code can be taken again, by another publisher.
+		must(t, ps.PutTopic(ctx, gateway.Topic{Code: "ho-so", Owner: other, Title: "Hồ sơ mới"}))
+		if ts, err := ps.Topics(ctx); err != nil || len(ts) != 1 || ts[0].Owner != other {
+			t.Fatalf("topics after taking the code again: %+v %v", ts, err)
+		}
 	})
 }
 

@@ -730,7 +730,7 @@ func checkRemove(ctx context.Context, q db.Querier, dialect db.Dialect, kind Ent
 		subs := `SELECT COUNT(*) FROM gateway_subscriptions WHERE subscriber = $1 AND deleted_at IS NULL`
 		if err := add(countRefs(ctx, q, []refQuery{
 			{RefGroupMemberships, `SELECT COUNT(*) FROM gateway_group_members WHERE client_id = $1`, id},
-			{RefTopics, `SELECT COUNT(*) FROM gateway_topics WHERE owner = $1`, id},
+			{RefTopics, `SELECT COUNT(*) FROM gateway_topics WHERE owner = $1 AND deleted_at IS NULL`, id},
 			{RefSubscriptions, subs, id},
 		})); err != nil {
 			return nil, err
