@@ -64,6 +64,9 @@ type GatewaySettings struct {
 	// Time-stamping of the message log (CONGSO_GATEWAY_TSA_*).
 	TSAURL, TSACA         string // URL; CA bundle file or PEM
 	TSAInterval, TSAGrace time.Duration
+	// OCSP checks client certificates' status: auto, required or off
+	// (CONGSO_GATEWAY_OCSP).
+	OCSP string
 }
 
 // GatewaySettingsFromEnv reads the CONGSO_GATEWAY_* variables.
@@ -72,7 +75,7 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 		Addr: getenv("CONGSO_GATEWAY_ADDR"), TLSCert: getenv("CONGSO_GATEWAY_TLS_CERT"), TLSKey: getenv("CONGSO_GATEWAY_TLS_KEY"),
 		ClientCA: getenv("CONGSO_GATEWAY_CLIENT_CA"), SigningKey: getenv("CONGSO_GATEWAY_SIGNING_KEY"),
 		HandoffPublisher: getenv("CONGSO_GATEWAY_HANDOFF_PUBLISHER"),
-		TSAURL:           getenv("CONGSO_GATEWAY_TSA_URL"), TSACA: getenv("CONGSO_GATEWAY_TSA_CA")}
+		TSAURL:           getenv("CONGSO_GATEWAY_TSA_URL"), TSACA: getenv("CONGSO_GATEWAY_TSA_CA"), OCSP: getenv("CONGSO_GATEWAY_OCSP")}
 	if s.Addr == "" {
 		s.Addr = ":8443"
 	}
@@ -108,6 +111,11 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 	}
 	if s.Instance != "" && s.SigningKey == "" {
 		errs = append(errs, errors.New("CONGSO_GATEWAY_SIGNING_KEY is required on a gateway node (congso gateway keygen makes one)"))
+	}
+	switch s.OCSP {
+	case "", "auto", "required", "off":
+	default:
+		errs = append(errs, fmt.Errorf("CONGSO_GATEWAY_OCSP: %q is not auto, required or off", s.OCSP))
 	}
 	if (s.TSAURL == "") != (s.TSACA == "") {
 		errs = append(errs, errors.New("CONGSO_GATEWAY_TSA_URL and CONGSO_GATEWAY_TSA_CA go together (the TSA and the CA its certificate chains to)"))
@@ -186,7 +194,7 @@ func (a *App) initGateway(ctx context.Context) error {
 	}
 	cfg := gateway.Config{Instance: s.Instance, Node: s.Node, Log: ml, Metrics: metrics, PubSub: a.GatewayPubSub,
 		PollInterval: s.Poll, MaxBodyBytes: s.MaxBody, BodyTimeout: s.BodyTimeout, BreakerFailures: s.BreakerFailures,
-		BreakerCooldown: s.BreakerCooldown, Logger: a.Log,
+		BreakerCooldown: s.BreakerCooldown, Logger: a.Log, OCSP: s.OCSP,
 		Tokens: &gatewayTokens{v: oidc.NewVerifier(oidc.VerifierConfig{Issuer: a.OIDC.Config().Issuer,
 			Keys: a.OIDC.Keys().PublicKeys}), store: a.GatewayManager.Store()}}
 	if s.ClientCA != "" {

@@ -297,3 +297,25 @@ func TestDossierEventsPublishedToAgencies(t *testing.T) {
 }
 
 const testPDF = "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n"
+
+// Gateway settings that cannot work are refused at start, each with its key.
+func TestGatewaySettingsRefuseBadValues(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	for _, c := range []struct {
+		kv   map[string]string
+		want string
+	}{
+		{map[string]string{"CONGSO_GATEWAY_TSA_URL": "http://tsa.example"}, "CONGSO_GATEWAY_TSA_URL and CONGSO_GATEWAY_TSA_CA go together"},
+		{map[string]string{"CONGSO_GATEWAY_OCSP": "sometimes"}, `CONGSO_GATEWAY_OCSP: "sometimes"`},
+		{map[string]string{"CONGSO_GATEWAY_TSA_GRACE": "-1h"}, "CONGSO_GATEWAY_TSA_GRACE"},
+	} {
+		_, err := GatewaySettingsFromEnv(env(c.kv))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error with %q", c.kv, err, c.want)
+		}
+	}
+	s, err := GatewaySettingsFromEnv(env(map[string]string{"CONGSO_GATEWAY_OCSP": "required", "CONGSO_GATEWAY_TSA_URL": "http://tsa", "CONGSO_GATEWAY_TSA_CA": "ca.pem", "CONGSO_GATEWAY_TSA_INTERVAL": "30s"}))
+	if err != nil || s.OCSP != "required" || s.TSAInterval != 30*time.Second {
+		t.Fatalf("good settings: %+v %v", s, err)
+	}
+}

@@ -31,8 +31,10 @@ func ServerTLSConfig(cert tls.Certificate) *tls.Config {
 }
 
 // authenticate proves who makes r: by its TLS client certificate or its
-// bearer token; claimed is the X-Road-Client header, which must agree.
-func (rt *Runtime) authenticate(r *http.Request, snap *snapshot, claimed string) (ClientID, *Fault) {
+// bearer token; claimed is the X-Road-Client header, which must agree. When
+// the certificate's status cannot be checked now it sets ex.certUnchecked
+// (the service's fail policy decides, in admit).
+func (rt *Runtime) authenticate(r *http.Request, snap *snapshot, claimed string, ex *exchange) (ClientID, *Fault) {
 	var header ClientID
 	if claimed != "" {
 		c, err := ParseSubsystemID(claimed)
@@ -47,8 +49,19 @@ func (rt *Runtime) authenticate(r *http.Request, snap *snapshot, claimed string)
 	now := rt.cfg.Now()
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		leaf := r.TLS.PeerCertificates[0]
-		if f := rt.verifyChain(r.TLS.PeerCertificates, now); f != nil {
+		issuer, f := rt.verifyChain(r.TLS.PeerCertificates, now)
+		if f != nil {
 			return ClientID{}, f
+		}
+		f, unchecked, err := rt.ocsp.status(r.Context(), leaf, issuer, now)
+		if f != nil {
+			return ClientID{}, f
+		}
+		if unchecked {
+			ex.certUnchecked = true
+			if err != nil {
+				rt.cfg.Logger.WarnContext(r.Context(), "gateway: client certificate status unknown", "subject", leaf.Subject.String(), "err", err)
+			}
 		}
 		c, ok := snap.certs[Fingerprint(leaf)]
 		if !ok {
@@ -88,47 +101,57 @@ func (rt *Runtime) known(snap *snapshot, c ClientID) (ClientID, *Fault) {
 }
 
 // verifyChain checks the presented chain against the client CAs at now,
-// remembering success for a minute (never past the leaf's expiry).
-func (rt *Runtime) verifyChain(chain []*x509.Certificate, now time.Time) *Fault {
+// remembering success for a minute (never past the leaf's expiry), and
+// returns the leaf's issuer.
+func (rt *Runtime) verifyChain(chain []*x509.Certificate, now time.Time) (*x509.Certificate, *Fault) {
 	leaf := chain[0]
 	fp := Fingerprint(leaf)
 	if now.After(leaf.NotAfter) {
-		return fault(http.StatusUnauthorized, FaultAuthentication, "the client certificate expired on "+leaf.NotAfter.UTC().Format(time.RFC3339))
+		return nil, fault(http.StatusUnauthorized, FaultAuthentication, "the client certificate expired on "+leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if now.Before(leaf.NotBefore) {
-		return fault(http.StatusUnauthorized, FaultAuthentication, "the client certificate is not valid yet")
+		return nil, fault(http.StatusUnauthorized, FaultAuthentication, "the client certificate is not valid yet")
 	}
 	rt.certMu.Lock()
-	until, ok := rt.certOK[fp]
+	ok := rt.certOK[fp]
 	rt.certMu.Unlock()
-	if ok && now.Before(until) {
-		return nil
+	if ok.issuer != nil && now.Before(ok.until) {
+		return ok.issuer, nil
 	}
 	if rt.cfg.ClientCAs == nil {
-		return fault(http.StatusUnauthorized, FaultAuthentication, "this gateway does not accept client certificates")
+		return nil, fault(http.StatusUnauthorized, FaultAuthentication, "this gateway does not accept client certificates")
 	}
 	inter := x509.NewCertPool()
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: rt.cfg.ClientCAs, Intermediates: inter, CurrentTime: now,
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: rt.cfg.ClientCAs, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	if err != nil {
 		var inv x509.CertificateInvalidError
 		if errors.As(err, &inv) && inv.Reason == x509.Expired {
-			return fault(http.StatusUnauthorized, FaultAuthentication, "a certificate of the chain has expired")
+			return nil, fault(http.StatusUnauthorized, FaultAuthentication, "a certificate of the chain has expired")
 		}
-		return fault(http.StatusUnauthorized, FaultAuthentication, "the client certificate is not issued by a trusted authority")
+		return nil, fault(http.StatusUnauthorized, FaultAuthentication, "the client certificate is not issued by a trusted authority")
 	}
-	until = now.Add(time.Minute)
-	if leaf.NotAfter.Before(until) {
-		until = leaf.NotAfter
+	ok = certOK{until: now.Add(time.Minute), issuer: chains[0][len(chains[0])-1]}
+	if len(chains[0]) > 1 {
+		ok.issuer = chains[0][1]
+	}
+	if leaf.NotAfter.Before(ok.until) {
+		ok.until = leaf.NotAfter
 	}
 	rt.certMu.Lock()
 	if len(rt.certOK) > 10000 {
-		rt.certOK = map[string]time.Time{}
+		rt.certOK = map[string]certOK{}
 	}
-	rt.certOK[fp] = until
+	rt.certOK[fp] = ok
 	rt.certMu.Unlock()
-	return nil
+	return ok.issuer, nil
+}
+
+// certOK is a verified chain, remembered until a time.
+type certOK struct {
+	until  time.Time
+	issuer *x509.Certificate
 }

@@ -1,8 +1,11 @@
 // Package gateway is the provincial integration platform (LGSP): the
 // registry of members, subsystems, services and access rights; the runtime
-// that proxies calls in the X-Road REST profile; quotas; the signed message
-// log; metadata services; publish/subscribe with webhooks; federation with
-// other gateways; metrics, a status page and a doctor.
+// that proxies calls in the X-Road REST profile and the SOAP message
+// protocol 4.0 (soap.go), checking client certificates' status by OCSP
+// (ocsp.go); quotas shared by the nodes (limits.go, nodes.go); the signed
+// and RFC 3161 time-stamped message log (msglog.go, tsa.go); metadata
+// services; publish/subscribe with webhooks; federation with other
+// gateways; metrics, a status page and a doctor.
 //
 // Main types:
 //
@@ -56,6 +59,7 @@
 //
 // The domain files (ids.go, gateway.go, xroad.go) import neither SQL nor HTTP
 // handlers' packages; store.go, msglog.go, limits.go and pubsub.go hold the
-// SQL; runtime.go, direct.go, auth.go and meta.go the data plane; api.go, ui.go and
-// registryui.go the management plane.
+// SQL; runtime.go, soap.go, direct.go, auth.go, ocsp.go and meta.go the data
+// plane; api.go, ui.go, registryui.go, pubsubapi.go and pubsubui.go the
+// management plane.
 package gateway

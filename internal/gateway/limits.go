@@ -184,7 +184,8 @@ func (q *quotaLimiter) usage(ctx context.Context, client, service string) (perSe
 }
 
 // admit refuses the calls of fail-closed services while time-stamping
-// fails (tsa.go), then applies the client's quota on the service: concurrency (this
+// fails (tsa.go) or the client certificate's status is unknown (ocsp.go),
+// then applies the client's quota on the service: concurrency (this
 // node's share of the limit, see nodes.go), then the shared rate and daily
 // windows.
 func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fault {
@@ -192,6 +193,9 @@ func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fau
 		f := fault(http.StatusServiceUnavailable, FaultTimestamp, "the message log cannot be time-stamped; this service accepts no calls until it can")
 		f.RetryAfter = 60
 		return f
+	}
+	if ex.certUnchecked && (ex.svc == nil || ex.svc.FailPolicy != FailOpen) {
+		return certStatusFault()
 	}
 	q, ok := snap.quotas[ex.qkey]
 	if !ok {

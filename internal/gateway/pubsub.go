@@ -892,9 +892,13 @@ func (rt *Runtime) publish(w http.ResponseWriter, r *http.Request, snap *snapsho
 	if r.Method != http.MethodPost {
 		return fault(http.StatusMethodNotAllowed, FaultBadRequest, "publish with POST")
 	}
-	client, f := rt.authenticate(r, snap, r.Header.Get(HeaderClient))
+	var ex exchange
+	client, f := rt.authenticate(r, snap, r.Header.Get(HeaderClient), &ex)
 	if f != nil {
 		return f
+	}
+	if ex.certUnchecked {
+		return certStatusFault() // no service, so no fail-open policy
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBytes))
 	if err != nil {

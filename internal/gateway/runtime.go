@@ -43,6 +43,12 @@ type Config struct {
 	// ClientCAs verifies client certificates presented over TLS
 	// (CONGSO_GATEWAY_CLIENT_CA). Nil: certificates are not accepted.
 	ClientCAs *x509.CertPool
+	// OCSP is how client certificates' status is checked (ocsp.go):
+	// "auto" (those that name a responder; the default), "required" or
+	// "off" (CONGSO_GATEWAY_OCSP). OCSPClient asks the responders (5 s
+	// timeout).
+	OCSP       string
+	OCSPClient *http.Client
 	// Tokens verifies bearer tokens; nil: tokens are not accepted.
 	Tokens TokenVerifier
 	// PollInterval is how often the registry revision is read (1 s).
@@ -76,9 +82,12 @@ type Config struct {
 }
 
 // Runtime is the gateway's data plane: an http.Handler serving the X-Road
-// REST profile (/r1/...) and the metadata services (/listClients and the
+// REST profile (/r1/...), the X-Road SOAP profile 4.0 (POST / and POST
+// /soap, soap.go) and the metadata services (/listClients and the
 // listMethods, allowedMethods and getOpenAPI service codes), from an
-// in-memory snapshot of the registry that Run keeps current.
+// in-memory snapshot of the registry that Run keeps current. Both profiles
+// share one pipeline ([Runtime.call]): service and version lookup, access
+// check, quota, circuit breaker, proxying, message log and metrics.
 type Runtime struct {
 	cfg     Config
 	store   *Store
@@ -91,9 +100,10 @@ type Runtime struct {
 	breaker map[string]*breaker
 	conc    sync.Map // client|service → *atomic.Int64
 	certMu  sync.Mutex
-	certOK  map[string]time.Time // fingerprint → chain verified until
+	certOK  map[string]certOK // fingerprint → verified chain
 	started time.Time
 	cluster atomic.Pointer[cluster] // the live nodes, for concurrency shares
+	ocsp    *ocspChecker
 }
 
 // NewRuntime loads the registry from d and returns the runtime. Call Run to
@@ -130,9 +140,10 @@ func NewRuntime(ctx context.Context, d *db.DB, cfg Config) (*Runtime, error) {
 		cfg.PeerTransport = cfg.Transport
 	}
 	rt := &Runtime{cfg: cfg, store: NewStore(d, cfg.Now), reload: make(chan struct{}, 1),
-		breaker: map[string]*breaker{}, certOK: map[string]time.Time{}, started: cfg.Now()}
+		breaker: map[string]*breaker{}, certOK: map[string]certOK{}, started: cfg.Now()}
 	rt.cluster.Store(&cluster{n: 1})
 	rt.quotas = newQuotaLimiter(d, cfg.Now)
+	rt.ocsp = newOCSPChecker(cfg.OCSP, cfg.OCSPClient)
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rt.rewrite,
 		Transport:      roundTripper{rt},
@@ -264,8 +275,17 @@ type exchange struct {
 	reqBody   *hashingReader
 	respHash  *hashingReader
 	errType   string
-	reqCap    *capture
-	respCap   *capture
+	// faultStatus is the status a fault this gateway answered stands for
+	// (its REST status), even when the SOAP profile sent it as HTTP 500.
+	faultStatus int
+	// certUnchecked: the client's certificate status could not be had
+	// (OCSP); the service's fail policy decides.
+	certUnchecked bool
+	// soap: the call came in the SOAP profile; faults are SOAP Faults and
+	// the backend is reached at its URL as registered (no service path).
+	soap    bool
+	reqCap  *capture
+	respCap *capture
 	// clientGone: the client closed the connection before the answer.
 	clientGone atomic.Bool
 	clientCtx  context.Context
@@ -273,23 +293,43 @@ type exchange struct {
 
 type exchangeKey struct{}
 
-// ServeHTTP serves /r1/..., /listClients and POST /pubsub/{topic}.
+// ServeHTTP serves /r1/..., /listClients, POST /pubsub/{topic} and SOAP
+// requests (POST / and POST /soap).
 func (rt *Runtime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newID()
 	ex := &exchange{rt: rt, start: rt.cfg.Now(), requestID: requestID}
 	sw := &statusWriter{ResponseWriter: w}
 	if f := rt.serve(sw, r, ex); f != nil {
-		ex.errType = f.Type
-		writeFault(sw, f, requestID)
+		ex.fail(sw, f)
 	}
 	rt.finish(r, ex, sw)
 }
 
+// fail answers f in the profile of the call and remembers it for the log.
+func (ex *exchange) fail(w http.ResponseWriter, f *Fault) {
+	ex.errType, ex.faultStatus = f.Type, f.Status
+	if ex.soap {
+		writeSOAPFault(w, f, ex.requestID)
+		return
+	}
+	writeFault(w, f, ex.requestID)
+}
+
+// isSOAP reports whether r is a call in the SOAP profile.
+func isSOAP(r *http.Request) bool {
+	return r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/soap")
+}
+
+// serve reads a REST call (or hands a SOAP one to serveSOAP) up to a proven
+// client and a named service, then runs the shared pipeline.
 func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault {
 	snap := rt.snap.Load()
+	if isSOAP(r) {
+		return rt.serveSOAP(w, r, snap, ex)
+	}
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/r1/")
 	if r.URL.Path == "/listClients" || r.URL.Path == "/r1/listClients" {
-		client, f := rt.authenticate(r, snap, "")
+		client, f := rt.authenticate(r, snap, "", ex)
 		if f != nil {
 			return f
 		}
@@ -319,7 +359,7 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 	if ex.messageID == "" {
 		ex.messageID = ex.requestID
 	}
-	client, f := rt.authenticate(r, snap, r.Header.Get(HeaderClient))
+	client, f := rt.authenticate(r, snap, r.Header.Get(HeaderClient), ex)
 	if f != nil {
 		return f
 	}
@@ -332,7 +372,20 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 			return rt.metaservice(w, r, snap, ex)
 		}
 	}
+	return rt.call(w, r, snap, ex)
+}
+
+// call is the pipeline both profiles share once ex names a proven client
+// (ex.client, ex.cs), the service (ex.service, ex.us, ex.qkey), the service
+// path (REST) and the X-Road ids: route to a peer, or find the service and
+// its version, check the lifecycle, the access right, the quota and the
+// circuit breaker, then proxy to the backend.
+func (rt *Runtime) call(w *statusWriter, r *http.Request, snap *snapshot, ex *exchange) *Fault {
+	sid, path, client := ex.service, ex.path, ex.client
 	if sid.Provider.Instance != rt.cfg.Instance {
+		if ex.certUnchecked {
+			return certStatusFault()
+		}
 		return rt.forward(w, r, snap, ex)
 	}
 	svc := snap.services[ex.us]
@@ -340,7 +393,11 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 		return fault(http.StatusNotFound, FaultUnknownService, "no service "+ex.us+" is registered")
 	}
 	ex.svc = svc
+	if ex.soap && svc.Kind != SOAP {
+		return fault(http.StatusBadRequest, FaultBadRequest, "service "+ex.us+" is a REST service: call it at /r1/"+ex.us)
+	}
 	var v Version
+	var ok bool
 	if sid.Version != "" {
 		v, ok = svc.Find(sid.Version)
 	} else {
@@ -371,6 +428,9 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 		plain, _ = url.PathUnescape(path)
 	}
 	if !snap.allowed(ex.cs, ex.us, r.Method, plain, ex.start) {
+		if ex.soap {
+			return fault(http.StatusForbidden, FaultAccessDenied, "client "+client.String()+" has no access right to the SOAP service "+ex.us)
+		}
 		return fault(http.StatusForbidden, FaultAccessDenied, "client "+client.String()+" has no access right to "+r.Method+" "+sid.Unversioned().String()+orRoot(path))
 	}
 	if f := rt.admit(r.Context(), snap, ex); f != nil {
@@ -422,7 +482,11 @@ func (rt *Runtime) forward(w *statusWriter, r *http.Request, snap *snapshot, ex 
 	if !ok {
 		return fault(http.StatusNotFound, FaultUnknownService, "no gateway is registered for instance "+ex.service.Provider.Instance)
 	}
-	u, err := url.Parse(p.URL + "/r1/" + ex.service.String())
+	target := p.URL + "/r1/" + ex.service.String()
+	if ex.soap {
+		target = p.URL + "/" // the peer's SOAP endpoint; the envelope names the service
+	}
+	u, err := url.Parse(target)
 	if err != nil {
 		return fault(http.StatusInternalServerError, FaultClientInternal, "the peer URL is not valid")
 	}
@@ -448,12 +512,13 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 		timeout = 5 * time.Minute
 	}
 	if r.ContentLength > maxBody {
-		writeFault(w, fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxBody)), ex.requestID)
-		ex.errType = FaultBodyTooLarge
+		ex.fail(w, fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxBody)))
 		return true
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(rt.cfg.Now().Add(rt.cfg.BodyTimeout))
+		if !ex.soap { // serveSOAP set the deadline before reading the header
+			_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(rt.cfg.Now().Add(rt.cfg.BodyTimeout))
+		}
 		body := http.MaxBytesReader(w, r.Body, maxBody)
 		ex.reqBody = newHashingReader(body)
 		if ex.svc != nil && ex.svc.LogBodies {
@@ -472,7 +537,15 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 	if ex.clientGone.Load() {
 		return true
 	}
-	return w.status < 500 || ex.errType == "" && w.status != http.StatusBadGateway && w.status != http.StatusGatewayTimeout && w.status != http.StatusServiceUnavailable
+	status := w.status
+	if ex.soap && ex.errType != "" {
+		// SOAP sends every fault as HTTP 500: judge it by what it stands for.
+		status = ex.faultStatus
+		if status == 0 { // a peer gateway's fault, known by its category
+			status = faultStatus(ex.errType)
+		}
+	}
+	return status < 500 || ex.errType == "" && status != http.StatusBadGateway && status != http.StatusGatewayTimeout && status != http.StatusServiceUnavailable
 }
 
 // rewrite builds the outbound request.
@@ -487,6 +560,9 @@ func (rt *Runtime) rewrite(pr *httputil.ProxyRequest) {
 		out.URL.RawPath = raw
 	}
 	out.URL.RawQuery = pr.In.URL.RawQuery
+	if ex.soap {
+		out.URL.RawQuery = ex.target.RawQuery // the backend URL as registered
+	}
 	out.Host = ""
 	h := out.Header
 	h.Del("Authorization")
@@ -496,11 +572,16 @@ func (rt *Runtime) rewrite(pr *httputil.ProxyRequest) {
 	if !ex.peer {
 		h.Set(HeaderService, ex.us)
 	}
+	// The caller's issue and user id (REST: its headers; SOAP: its envelope).
 	if ex.issue == "" {
 		h.Del(HeaderIssue)
+	} else {
+		h.Set(HeaderIssue, ex.issue)
 	}
 	if ex.userID == "" {
 		h.Del(HeaderUserID)
+	} else {
+		h.Set(HeaderUserID, ex.userID)
 	}
 }
 
@@ -569,8 +650,7 @@ func (rt *Runtime) proxyError(w http.ResponseWriter, r *http.Request, err error)
 	if f.Type != FaultCanceled {
 		rt.cfg.Logger.WarnContext(r.Context(), "gateway: call failed", "service", ex.service.String(), "request_id", ex.requestID, "err", err)
 	}
-	ex.errType = f.Type
-	writeFault(w, f, ex.requestID)
+	ex.fail(w, f)
 }
 
 // finish records the exchange in the message log and the metrics.

@@ -1,0 +1,573 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// The X-Road SOAP profile (message protocol 4.0) for legacy partners.
+//
+// A SOAP call is POST / (or POST /soap) with Content-Type text/xml and a
+// SOAP 1.1 envelope whose Header carries the X-Road fields. The runtime
+// reads the message only up to the end of that Header (at most
+// MaxSOAPHeaderBytes), maps the fields to a ClientID and a ServiceID, and
+// runs the REST profile's pipeline ([Runtime.call]): authentication (the
+// certificate or token must belong to the header's client), service
+// lifecycle, access right (as method POST on the service path "/"), quota,
+// circuit breaker, timeouts and body limits, message log and metrics. The
+// bytes already read and the rest of the stream then go, unchanged and
+// never buffered, to the version's backend URL as a POST with the caller's
+// Content-Type and SOAPAction; the answer streams back unchanged. Services
+// of other instances go to the peer gateway's SOAP endpoint (its URL + "/").
+//
+// Errors are SOAP 1.1 Faults (HTTP 500, text/xml) whose faultcode is the
+// X-Road category the REST profile answers for the same problem, and whose
+// detail holds the request id; X-Road-Error and X-Road-Request-Id (and
+// Retry-After for quotas and an open circuit) are also sent as HTTP headers.
+
+// The XML namespaces of the SOAP profile.
+const (
+	// NamespaceSOAPEnvelope is SOAP 1.1's envelope namespace.
+	NamespaceSOAPEnvelope = "http://schemas.xmlsoap.org/soap/envelope/"
+	// NamespaceXRoad holds the X-Road header fields (client, service, id…).
+	NamespaceXRoad = "http://x-road.eu/xsd/xroad.xsd"
+	// NamespaceIdentifiers holds the parts of X-Road identifiers and the
+	// objectType attribute.
+	NamespaceIdentifiers = "http://x-road.eu/xsd/identifiers"
+
+	nsSOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+)
+
+// SOAPProtocolVersion is the X-Road message protocol version accepted.
+const SOAPProtocolVersion = "4.0"
+
+// MaxSOAPHeaderBytes bounds what is read of a SOAP message before its
+// Header ends (XML declaration, Envelope start tag and Header included).
+const MaxSOAPHeaderBytes = 64 << 10
+
+// Errors of [ReadSOAPHeader].
+var (
+	// ErrBadSOAP: the message is not a SOAP 1.1 envelope with a valid
+	// X-Road header; the error says what is wrong.
+	ErrBadSOAP = errors.New("gateway: malformed X-Road SOAP message")
+	// ErrSOAPHeaderTooLarge: the Header does not end within MaxSOAPHeaderBytes.
+	ErrSOAPHeaderTooLarge = errors.New("gateway: SOAP header too large")
+)
+
+// SOAPHeader holds the X-Road fields of a SOAP request's Header.
+type SOAPHeader struct {
+	// Client is a member (objectType MEMBER, Subsystem empty) or a
+	// subsystem (objectType SUBSYSTEM).
+	Client ClientID
+	// Service is objectType SERVICE; its version (serviceVersion) is
+	// optional and, when present, a version label such as v1.
+	Service ServiceID
+	// ID is the message id (xrd:id, required); UserID and Issue are optional.
+	ID, UserID, Issue string
+	// ProtocolVersion is always SOAPProtocolVersion in a parsed header.
+	ProtocolVersion string
+}
+
+// ReadSOAPHeader reads a SOAP 1.1 envelope from r up to the end of its
+// Header, reading at most MaxSOAPHeaderBytes, and returns the X-Road
+// fields and the bytes it took from r: head followed by the rest of r is
+// the message as sent. Errors wrap ErrBadSOAP, ErrSOAPHeaderTooLarge, or
+// the error of r.
+func ReadSOAPHeader(r *bufio.Reader) (h SOAPHeader, head []byte, err error) {
+	rec := &byteRecorder{r: r, max: MaxSOAPHeaderBytes}
+	d := xml.NewDecoder(rec) // rec is an io.ByteReader: the decoder reads no further than it needs
+	h, err = parseSOAPHeader(d)
+	if err == nil {
+		return h, rec.buf, nil
+	}
+	switch {
+	case rec.full:
+		err = fmt.Errorf("%w: the Header must end within the first %d bytes", ErrSOAPHeaderTooLarge, MaxSOAPHeaderBytes)
+	case rec.err != nil && !errors.Is(rec.err, io.EOF):
+		err = fmt.Errorf("gateway: reading the SOAP message: %w", rec.err)
+	case errors.Is(err, ErrBadSOAP):
+	case rec.err != nil:
+		err = fmt.Errorf("%w: the message ends before its SOAP Header ends", ErrBadSOAP)
+	default:
+		err = fmt.Errorf("%w: not well-formed XML: %s", ErrBadSOAP, clip(strings.TrimPrefix(err.Error(), "XML syntax error on ")))
+	}
+	return SOAPHeader{}, rec.buf, err
+}
+
+// byteRecorder hands the XML decoder one byte at a time and keeps them,
+// up to max.
+type byteRecorder struct {
+	r    *bufio.Reader
+	buf  []byte
+	max  int
+	full bool
+	err  error
+}
+
+func (b *byteRecorder) ReadByte() (byte, error) {
+	if len(b.buf) >= b.max {
+		b.full = true
+		return 0, ErrSOAPHeaderTooLarge
+	}
+	c, err := b.r.ReadByte()
+	if err != nil {
+		if b.err == nil {
+			b.err = err
+		}
+		return 0, err
+	}
+	b.buf = append(b.buf, c)
+	return c, nil
+}
+
+func (b *byteRecorder) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c, err := b.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	p[0] = c
+	return 1, nil
+}
+
+func badSOAP(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadSOAP}, args...)...)
+}
+
+// nextElement returns the next start element at this level, skipping
+// comments, processing instructions and white space; it refuses a DTD,
+// text, and the end of the enclosing element (what says what was wanted).
+func nextElement(d *xml.Decoder, what string) (xml.StartElement, error) {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return xml.StartElement{}, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return t, nil
+		case xml.EndElement:
+			return xml.StartElement{}, badSOAP("%s is missing", what)
+		case xml.Directive:
+			return xml.StartElement{}, badSOAP("document type declarations are not allowed")
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return xml.StartElement{}, badSOAP("text where %s was expected", what)
+			}
+		}
+	}
+}
+
+func parseSOAPHeader(d *xml.Decoder) (SOAPHeader, error) {
+	var h SOAPHeader
+	env, err := nextElement(d, "the Envelope")
+	if err != nil {
+		return h, err
+	}
+	switch {
+	case env.Name.Space == nsSOAP12 && env.Name.Local == "Envelope":
+		return h, badSOAP("SOAP 1.2 is not supported: send a SOAP 1.1 envelope (namespace %s)", NamespaceSOAPEnvelope)
+	case env.Name.Space != NamespaceSOAPEnvelope || env.Name.Local != "Envelope":
+		return h, badSOAP("the root element must be a SOAP 1.1 Envelope (namespace %s)", NamespaceSOAPEnvelope)
+	}
+	hdr, err := nextElement(d, "the SOAP Header")
+	if err != nil {
+		return h, err
+	}
+	if hdr.Name.Space != NamespaceSOAPEnvelope || hdr.Name.Local != "Header" {
+		return h, badSOAP("the envelope must start with a SOAP Header holding the X-Road fields")
+	}
+	seen := map[string]bool{}
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return h, err
+		}
+		var el xml.StartElement
+		switch t := tok.(type) {
+		case xml.EndElement: // the Header's end (the decoder checks the pairing)
+			return h, checkSOAPHeader(&h, seen)
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return h, badSOAP("text in the SOAP Header")
+			}
+			continue
+		case xml.Directive:
+			return h, badSOAP("document type declarations are not allowed")
+		case xml.StartElement:
+			el = t
+		default:
+			continue
+		}
+		name := el.Name.Local
+		switch {
+		case el.Name.Space != NamespaceXRoad:
+			// Other header blocks (security, represented party…) are the
+			// provider's business; they travel unchanged.
+			if err := d.Skip(); err != nil {
+				return h, err
+			}
+			continue
+		case name != "client" && name != "service" && name != "id" && name != "userId" && name != "issue" && name != "protocolVersion":
+			if err := d.Skip(); err != nil { // requestHash, requestHash of responses…
+				return h, err
+			}
+			continue
+		case seen[name]:
+			return h, badSOAP("the X-Road header field %s appears twice", name)
+		}
+		seen[name] = true
+		switch name {
+		case "client":
+			typ, f, err := readXRoadID(d, el, "client", "MEMBER", "SUBSYSTEM")
+			if err != nil {
+				return h, err
+			}
+			if h.Client, err = clientOf(typ, f); err != nil {
+				return h, err
+			}
+		case "service":
+			_, f, err := readXRoadID(d, el, "service", "SERVICE")
+			if err != nil {
+				return h, err
+			}
+			if h.Service, err = serviceOf(f); err != nil {
+				return h, err
+			}
+		default:
+			v, err := readText(d, name)
+			if err != nil {
+				return h, err
+			}
+			switch name {
+			case "id":
+				h.ID = v
+			case "userId":
+				h.UserID = v
+			case "issue":
+				h.Issue = v
+			case "protocolVersion":
+				h.ProtocolVersion = v
+			}
+			if !ValidHeaderValue(v) {
+				return h, badSOAP("the X-Road header field %s must hold at most 255 printable characters", name)
+			}
+		}
+	}
+}
+
+// checkSOAPHeader checks the required fields once the Header ended.
+func checkSOAPHeader(h *SOAPHeader, seen map[string]bool) error {
+	for _, f := range []string{"client", "service", "id", "protocolVersion"} {
+		if !seen[f] {
+			return badSOAP("the SOAP Header has no X-Road field %s (namespace %s)", f, NamespaceXRoad)
+		}
+	}
+	if h.ID == "" {
+		return badSOAP("the X-Road field id is empty")
+	}
+	if h.ProtocolVersion != SOAPProtocolVersion {
+		return badSOAP("protocolVersion %q is not supported: this gateway speaks X-Road message protocol %s", clip(h.ProtocolVersion), SOAPProtocolVersion)
+	}
+	return nil
+}
+
+// readText reads the text content of a simple element up to its end.
+func readText(d *xml.Decoder, name string) (string, error) {
+	var b strings.Builder
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if b.Len()+len(t) > 4*maxIDPart {
+				return "", badSOAP("the X-Road header field %s is too long", name)
+			}
+			b.Write(t)
+		case xml.StartElement:
+			return "", badSOAP("the X-Road header field %s must hold text only", name)
+		case xml.EndElement:
+			return strings.TrimSpace(b.String()), nil
+		}
+	}
+}
+
+// readXRoadID reads an identifier element (client or service): its
+// objectType, one of kinds, and its parts by local name.
+func readXRoadID(d *xml.Decoder, start xml.StartElement, what string, kinds ...string) (string, map[string]string, error) {
+	typ := ""
+	for _, a := range start.Attr {
+		if a.Name.Local == "objectType" && (a.Name.Space == NamespaceIdentifiers || a.Name.Space == "") {
+			typ = strings.TrimSpace(a.Value)
+		}
+	}
+	ok := false
+	for _, k := range kinds {
+		ok = ok || typ == k
+	}
+	if !ok {
+		return "", nil, badSOAP("%s: objectType must be %s, not %q", what, strings.Join(kinds, " or "), clip(typ))
+	}
+	parts := map[string]string{}
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "", nil, err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return typ, parts, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return "", nil, badSOAP("%s: text outside the identifier's parts", what)
+			}
+		case xml.Directive:
+			return "", nil, badSOAP("document type declarations are not allowed")
+		case xml.StartElement:
+			name := t.Name.Local
+			switch name {
+			case "xRoadInstance", "memberClass", "memberCode", "subsystemCode", "serviceCode", "serviceVersion":
+			default:
+				return "", nil, badSOAP("%s: unexpected element %q", what, clip(name))
+			}
+			if t.Name.Space != NamespaceIdentifiers {
+				return "", nil, badSOAP("%s: %s must be in namespace %s", what, name, NamespaceIdentifiers)
+			}
+			if _, dup := parts[name]; dup {
+				return "", nil, badSOAP("%s: %s appears twice", what, name)
+			}
+			v, err := readText(d, what+"/"+name)
+			if err != nil {
+				return "", nil, err
+			}
+			parts[name] = v
+		}
+	}
+}
+
+func checkParts(what string, parts map[string]string, names ...string) error {
+	for _, n := range names {
+		v, ok := parts[n]
+		if !ok {
+			return badSOAP("%s: %s is missing", what, n)
+		}
+		if !ValidIDPart(v) {
+			return badSOAP("%s: %s is empty, too long or has a forbidden character", what, n)
+		}
+	}
+	return nil
+}
+
+func clientOf(typ string, p map[string]string) (ClientID, error) {
+	names := []string{"xRoadInstance", "memberClass", "memberCode"}
+	_, sub := p["subsystemCode"]
+	switch {
+	case typ == "SUBSYSTEM":
+		names = append(names, "subsystemCode")
+	case sub:
+		return ClientID{}, badSOAP("client: a MEMBER has no subsystemCode")
+	}
+	if _, ok := p["serviceCode"]; ok {
+		return ClientID{}, badSOAP("client: serviceCode belongs to a service")
+	}
+	if _, ok := p["serviceVersion"]; ok {
+		return ClientID{}, badSOAP("client: serviceVersion belongs to a service")
+	}
+	if err := checkParts("client", p, names...); err != nil {
+		return ClientID{}, err
+	}
+	return ClientID{Instance: p["xRoadInstance"], Class: p["memberClass"], Member: p["memberCode"], Subsystem: p["subsystemCode"]}, nil
+}
+
+func serviceOf(p map[string]string) (ServiceID, error) {
+	if _, ok := p["subsystemCode"]; !ok {
+		return ServiceID{}, badSOAP("service: subsystemCode is missing (services belong to subsystems here)")
+	}
+	if err := checkParts("service", p, "xRoadInstance", "memberClass", "memberCode", "subsystemCode", "serviceCode"); err != nil {
+		return ServiceID{}, err
+	}
+	s := ServiceID{Provider: ClientID{Instance: p["xRoadInstance"], Class: p["memberClass"], Member: p["memberCode"], Subsystem: p["subsystemCode"]},
+		Code: p["serviceCode"]}
+	if v, ok := p["serviceVersion"]; ok {
+		if !IsVersion(v) {
+			return ServiceID{}, badSOAP("service: serviceVersion %q is not a version label such as v1 or v2.1", clip(v))
+		}
+		s.Version = v
+	}
+	return s, nil
+}
+
+// soapReadBuffer is the read buffer in front of a SOAP request body; it
+// stays in the stream to the backend.
+const soapReadBuffer = 16 << 10
+
+// soapBody is what goes to the backend: the bytes read for the header,
+// then the rest of the client's stream.
+type soapBody struct {
+	io.Reader
+	io.Closer
+}
+
+// serveSOAP reads a SOAP call up to the end of its Header, proves its
+// client and runs the shared pipeline.
+func (rt *Runtime) serveSOAP(w *statusWriter, r *http.Request, snap *snapshot, ex *exchange) *Fault {
+	ex.soap = true
+	if f := soapContentType(r.Header.Get("Content-Type")); f != nil {
+		return f
+	}
+	if r.ContentLength > rt.cfg.MaxBodyBytes {
+		return fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", rt.cfg.MaxBodyBytes))
+	}
+	// Anonymous callers are refused before any XML is read; authenticate
+	// does the real check once the header names the client.
+	if (r.TLS == nil || len(r.TLS.PeerCertificates) == 0) && (rt.cfg.Tokens == nil || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ")) {
+		return fault(http.StatusUnauthorized, FaultAuthentication, "authenticate with a registered client certificate or a bearer token")
+	}
+	// The body timeout covers the header too. A network deadline: wall time.
+	_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(time.Now().Add(rt.cfg.BodyTimeout))
+	br := bufio.NewReaderSize(r.Body, soapReadBuffer)
+	h, head, err := ReadSOAPHeader(br)
+	if err != nil {
+		return soapReadFault(r, err)
+	}
+	ex.service, ex.messageID, ex.userID, ex.issue = h.Service, h.ID, h.UserID, h.Issue
+	if !h.Client.IsSubsystem() {
+		return fault(http.StatusBadRequest, FaultBadRequest, "client "+h.Client.String()+" is a MEMBER: calls are made by subsystems (objectType SUBSYSTEM)")
+	}
+	client, f := rt.authenticate(r, snap, h.Client.String(), ex)
+	if f != nil {
+		f.Message = strings.Replace(f.Message, HeaderClient+" does not match", "the SOAP header's client does not match", 1)
+		return f
+	}
+	ex.client, ex.cs = client, client.String()
+	ex.us = h.Service.Unversioned().String()
+	ex.qkey = ex.cs + "|" + ex.us
+	switch h.Service.Code {
+	case "listMethods", "allowedMethods", "getWsdl", "getOpenAPI":
+		if h.Service.Provider.Instance == rt.cfg.Instance && snap.services[ex.us] == nil {
+			p := h.Service.Provider.String()
+			return fault(http.StatusNotFound, FaultUnknownService, "SOAP metadata services are not provided: use GET /r1/"+p+"/listMethods, /r1/"+p+"/allowedMethods or /r1/"+p+"/getOpenAPI?serviceCode=CODE (the WSDL)")
+		}
+	}
+	r.Body = soapBody{Reader: io.MultiReader(bytes.NewReader(head), br), Closer: r.Body}
+	return rt.call(w, r, snap, ex)
+}
+
+// soapReadFault maps an error of ReadSOAPHeader to a fault.
+func soapReadFault(r *http.Request, err error) *Fault {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrSOAPHeaderTooLarge):
+		return fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, strings.TrimPrefix(err.Error(), "gateway: "))
+	case errors.Is(err, ErrBadSOAP):
+		return fault(http.StatusBadRequest, FaultBadRequest, strings.TrimPrefix(err.Error(), "gateway: "))
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return fault(http.StatusRequestTimeout, FaultBodyTimeout, "the request body did not arrive in time")
+	case r.Context().Err() != nil: // (a failed read cancels it too: timeouts first)
+		return fault(499, FaultCanceled, "the client closed the connection")
+	}
+	return fault(http.StatusBadRequest, FaultBadRequest, "the request body could not be read")
+}
+
+// soapContentType accepts text/xml (SOAP 1.1) in UTF-8.
+func soapContentType(ct string) *Fault {
+	bad := func(msg string) *Fault { return fault(http.StatusBadRequest, FaultBadRequest, msg) }
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return bad("a SOAP request needs Content-Type text/xml")
+	}
+	switch mt {
+	case "text/xml":
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return bad("the SOAP message must be encoded in UTF-8")
+		}
+		return nil
+	case "multipart/related":
+		return bad("SOAP messages with attachments (multipart/related, MTOM) are not supported: send the envelope alone as text/xml")
+	case "application/soap+xml":
+		return bad("SOAP 1.2 is not supported: send a SOAP 1.1 envelope as text/xml")
+	}
+	return bad("a SOAP request needs Content-Type text/xml, not " + clip(mt))
+}
+
+// writeSOAPFault answers f as a SOAP 1.1 Fault in X-Road's form: HTTP 500,
+// faultcode the category, faultstring the message, detail the request id.
+func writeSOAPFault(w http.ResponseWriter, f *Fault, requestID string) {
+	h := w.Header()
+	h.Set(HeaderError, f.Type)
+	h.Set("Content-Type", "text/xml; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if requestID != "" {
+		h.Set(HeaderRequestID, requestID)
+	}
+	msg := f.Message
+	if f.RetryAfter > 0 {
+		h.Set("Retry-After", itoa(int64(f.RetryAfter)))
+		msg += " (retry after " + itoa(int64(f.RetryAfter)) + " s)"
+	}
+	status := http.StatusInternalServerError
+	if f.Type == FaultCanceled {
+		status = 499 // nobody reads it; logged as the REST profile logs it
+	}
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	b.WriteString(`<SOAP-ENV:Envelope xmlns:SOAP-ENV="` + NamespaceSOAPEnvelope + `"><SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>`)
+	_ = xml.EscapeText(&b, []byte(f.Type))
+	b.WriteString(`</faultcode><faultstring>`)
+	_ = xml.EscapeText(&b, []byte(msg))
+	b.WriteString(`</faultstring><faultactor></faultactor><detail><faultDetail xmlns="">`)
+	_ = xml.EscapeText(&b, []byte(requestID))
+	b.WriteString("</faultDetail></detail></SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>\n")
+	h.Set("Content-Length", itoa(int64(b.Len())))
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// faultStatus is the REST status of a fault category (for the faults a
+// peer gateway answers in SOAP, always with HTTP 500).
+func faultStatus(category string) int {
+	switch category {
+	case FaultBadRequest:
+		return http.StatusBadRequest
+	case FaultBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case FaultBodyTimeout:
+		return http.StatusRequestTimeout
+	case FaultQuota:
+		return http.StatusTooManyRequests
+	case FaultCanceled:
+		return 499
+	case FaultAuthentication, FaultUnknownClient:
+		return http.StatusUnauthorized
+	case FaultUnknownService:
+		return http.StatusNotFound
+	case FaultServiceDisabled:
+		return http.StatusGone
+	case FaultAccessDenied:
+		return http.StatusForbidden
+	case FaultServiceFailed, FaultPeerUnreachable:
+		return http.StatusBadGateway
+	case FaultServiceTimeout:
+		return http.StatusGatewayTimeout
+	case FaultCircuitOpen, FaultDatabase:
+		return http.StatusServiceUnavailable
+	}
+	if strings.HasPrefix(category, "Client.") {
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
