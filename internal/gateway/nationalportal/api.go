@@ -309,7 +309,7 @@ func (h *Handlers) cancelBackfill(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	st, err := h.svc.CancelBackfill(r.Context())
+	st, err := h.svc.CancelBackfill(r.Context(), identity.PrincipalFrom(r.Context()).PersonID)
 	if err != nil {
 		httpx.Error(w, r, err)
 		return

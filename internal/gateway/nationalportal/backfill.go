@@ -145,9 +145,10 @@ func (s *Service) StartBackfill(ctx context.Context, since time.Time, by string)
 
 // CancelBackfill stops the backfill in progress: no further page is
 // enqueued (requests already enqueued are still delivered). It returns the
-// latest backfill's status; without a backfill in progress it changes nothing.
-func (s *Service) CancelBackfill(ctx context.Context) (BackfillStatus, error) {
-	if err := cancelBackfill(ctx, s.db, s.cfg.Now()); err != nil {
+// latest backfill's status; without a backfill in progress it changes
+// nothing. by names who asked (audited, as the start is).
+func (s *Service) CancelBackfill(ctx context.Context, by string) (BackfillStatus, error) {
+	if err := cancelBackfill(ctx, s.db, by, s.cfg.Now()); err != nil {
 		return BackfillStatus{}, err
 	}
 	return s.BackfillStatus(ctx)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/gateway/nationalportal"
+	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/db/dbtest"
 	"github.com/congso/congso/internal/platform/outbox"
@@ -270,9 +271,21 @@ func TestBackfillCancelAndErrors(t *testing.T) {
 		if st.Pending != 1 || st.Done != 2 || st.LastError == "" {
 			t.Fatalf("after a failed request: %+v", st)
 		}
-		st, err := np.CancelBackfill(e.ctx)
+		st, err := np.CancelBackfill(e.ctx, "admin")
 		if err != nil || st.State != nationalportal.BackfillCancelled || st.Active() {
 			t.Fatalf("cancel = %+v, %v", st, err)
+		}
+		// Starting and stopping a backfill are in the audit log, by whom.
+		entries, _, err := audit.List(e.ctx, e.d, audit.Filter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		who := map[string]string{}
+		for _, en := range entries {
+			who[en.Action] = en.Actor
+		}
+		if who["nationalportal.backfill.start"] == "" || who["nationalportal.backfill.cancel"] != "admin" {
+			t.Fatalf("audit of the backfill: %v", who)
 		}
 		for i := 0; i < 5; i++ {
 			e.clock.Add(time.Hour)

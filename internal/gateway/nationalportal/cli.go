@@ -77,7 +77,7 @@ func Command(ctx context.Context, d *db.DB, args []string, by string, stdout io.
 		}
 		return nil
 	case "backfill-cancel":
-		if err := cancelBackfill(ctx, d, time.Now()); err != nil {
+		if err := cancelBackfill(ctx, d, by, time.Now()); err != nil {
 			return err
 		}
 		st, err := backfillStatus(ctx, d, queue)

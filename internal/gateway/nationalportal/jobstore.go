@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/timer"
 )
@@ -76,12 +78,21 @@ func startBackfill(ctx context.Context, d *db.DB, since time.Time, by string, de
 		case err == nil:
 			// Resume: wake the timer in case it was lost. The step's lease
 			// keeps two nodes from stepping at once.
+			if err := audit.Append(ctx, tx, audit.Entry{Actor: by, Action: "nationalportal.backfill.resume", ObjectType: "nationalportal_backfill",
+				ObjectID: strconv.FormatInt(cur.ID, 10), Detail: map[string]any{"since": describeSince(since)}}); err != nil {
+				return err
+			}
 		case errors.Is(err, sql.ErrNoRows):
-			if _, err := tx.ExecContext(ctx, `INSERT INTO nationalportal_backfills (since, state, active, dead_before, requested_by, started_at, updated_at)
-VALUES ($1, 'counting', 1, $2, $3, $4, $4)`, nullTime(since), deadBefore, truncate(by, 200), now.UTC()); err != nil {
+			var id int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO nationalportal_backfills (since, state, active, dead_before, requested_by, started_at, updated_at)
+VALUES ($1, 'counting', 1, $2, $3, $4, $4) RETURNING id`, nullTime(since), deadBefore, truncate(by, 200), now.UTC()).Scan(&id); err != nil {
 				if db.IsUniqueViolation(err) {
 					return ErrBackfillRunning
 				}
+				return err
+			}
+			if err := audit.Append(ctx, tx, audit.Entry{Actor: by, Action: "nationalportal.backfill.start", ObjectType: "nationalportal_backfill",
+				ObjectID: strconv.FormatInt(id, 10), Detail: map[string]any{"since": describeSince(since)}}); err != nil {
 				return err
 			}
 		default:
@@ -102,10 +113,24 @@ func describeSince(t time.Time) string {
 	return t.In(Location).Format("2006-01-02")
 }
 
-func cancelBackfill(ctx context.Context, d *db.DB, now time.Time) error {
+func cancelBackfill(ctx context.Context, d *db.DB, by string, now time.Time) error {
+	if by == "" {
+		by = "system"
+	}
 	err := d.Tx(ctx, func(tx *db.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM nationalportal_backfills WHERE active = 1`).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // nothing in progress: nothing changes
+		} else if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE nationalportal_backfills SET state = 'cancelled', active = NULL, updated_at = $1, finished_at = $1
-WHERE active = 1`, now.UTC()); err != nil {
+WHERE id = $2`, now.UTC(), id); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, audit.Entry{Actor: by, Action: "nationalportal.backfill.cancel", ObjectType: "nationalportal_backfill",
+			ObjectID: strconv.FormatInt(id, 10)}); err != nil {
 			return err
 		}
 		return timer.Cancel(ctx, tx, TimerBackfill, timerKey)

@@ -231,7 +231,7 @@ func (p *Pages) cancelBackfill(w http.ResponseWriter, r *http.Request) {
 	if !p.allow(w, r, ActionOperate) {
 		return
 	}
-	if _, err := p.h.svc.CancelBackfill(r.Context()); err != nil {
+	if _, err := p.h.svc.CancelBackfill(r.Context(), identity.PrincipalFrom(r.Context()).PersonID); err != nil {
 		p.fail(w, r, err)
 		return
 	}
