@@ -696,8 +696,9 @@ func ignoreNoRows(err error) error {
 
 // Redact prepares a body for the message log: JSON with the named fields'
 // values replaced by "***" at any depth; other text as is when no field is
-// to be redacted; anything else (binary, or unparseable text that should
-// have been redacted) only as its size.
+// to be redacted; XML (SOAP) with the text and attributes of the named
+// elements replaced by "***" (redactxml.go); anything else (binary, or
+// unparseable text that should have been redacted) only as its size.
 func Redact(body []byte, fields []string) string {
 	if len(body) == 0 {
 		return ""
@@ -714,6 +715,9 @@ func Redact(body []byte, fields []string) string {
 	}
 	if len(fields) == 0 && utf8.Valid(body) {
 		return string(body)
+	}
+	if out, ok := redactXML(body, fields); ok {
+		return out
 	}
 	return fmt.Sprintf("[%d bytes not logged]", len(body))
 }

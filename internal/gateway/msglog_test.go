@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/congso/congso/internal/gateway"
 	"github.com/congso/congso/internal/platform/db"
@@ -171,6 +172,60 @@ func TestMessageLogContinuesWhenAnotherWriterMovedTheHead(t *testing.T) {
 		}
 		if st := a.Stats(); st.Records == 0 || st.Commits == 0 || st.Commits > st.Records {
 			t.Fatalf("stats: %+v", st)
+		}
+	})
+}
+
+// SOAP bodies are redacted too: the named elements' text and attributes
+// become "***", the rest of the message is kept as it was; a body cut at
+// the log's limit inside a secret leaks none of it.
+func TestRedactXML(t *testing.T) {
+	env := `<?xml version="1.0"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:lltp="urn:lltp">
+ <soapenv:Body><lltp:TraCuu>
+  <lltp:So_Dinh_Danh>001099001234</lltp:So_Dinh_Danh>
+  <lltp:NguoiYeuCau soDienThoai="0912345678" loai='ca nhan'><lltp:Ten>Nguyễn Văn An</lltp:Ten></lltp:NguoiYeuCau>
+  <lltp:HoSo><lltp:so_dinh_danh><![CDATA[079200001111]]></lltp:so_dinh_danh><lltp:Ma>H57-0001</lltp:Ma></lltp:HoSo>
+ </lltp:TraCuu></soapenv:Body>
+</soapenv:Envelope>`
+	got := gateway.Redact([]byte(env), []string{"so_dinh_danh", "sodienthoai"})
+	for _, leak := range []string{"001099001234", "0912345678", "079200001111"} {
+		if strings.Contains(got, leak) {
+			t.Fatalf("%s left in the log: %s", leak, got)
+		}
+	}
+	for _, kept := range []string{`<lltp:So_Dinh_Danh>***</lltp:So_Dinh_Danh>`, `soDienThoai="***" loai='ca nhan'`, "Nguyễn Văn An", "H57-0001", `xmlns:lltp="urn:lltp"`} {
+		if !strings.Contains(got, kept) {
+			t.Fatalf("%q missing from %s", kept, got)
+		}
+	}
+	// Cut inside a secret (the log keeps the first 64 KiB of a body).
+	cut := env[:strings.Index(env, "0010990")+5]
+	if got := gateway.Redact([]byte(cut), []string{"so_dinh_danh"}); strings.Contains(got, "00109") || !strings.HasSuffix(got, "***") {
+		t.Fatalf("cut body: %s", got)
+	}
+	// Not XML, not JSON, and something to redact: only the size.
+	if got := gateway.Redact([]byte("<<<so_dinh_danh=1"), []string{"so_dinh_danh"}); got != "[17 bytes not logged]" {
+		t.Fatalf("broken text: %s", got)
+	}
+}
+
+// Redaction never panics on any body and returns valid UTF-8, and a
+// secret element's text never survives when the body parses.
+func FuzzRedactXML(f *testing.F) {
+	f.Add(`<a><so_dinh_danh>123</so_dinh_danh></a>`, "4567")
+	f.Add(`<?xml version="1.0"?><e:E xmlns:e="urn:x"><e:B x='1'>`, "0912")
+	f.Add(`<a b="c"`, "99")
+	f.Fuzz(func(t *testing.T, prefix, secret string) {
+		body := prefix + "<so_dinh_danh>" + secret + "</so_dinh_danh>"
+		got := gateway.Redact([]byte(body), []string{"so_dinh_danh"})
+		if !utf8.ValidString(got) {
+			t.Fatalf("invalid UTF-8 out of %q", body)
+		}
+		if len(secret) >= 4 && !strings.ContainsAny(secret, "<>&\"'") && !strings.Contains(prefix, secret) &&
+			!strings.Contains(prefix, "<!") && !strings.Contains(prefix, "<?") && strings.Contains(got, secret) &&
+			!strings.Contains(got, "<so_dinh_danh>***") && strings.HasPrefix(got, prefix) {
+			t.Fatalf("secret %q left in %q", secret, got)
 		}
 	})
 }

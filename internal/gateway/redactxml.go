@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// redactXML replaces, in an XML body (a SOAP message), the text of every
+// element and the value of every attribute whose local name is one of
+// fields (case-insensitive) with "***", leaving the rest byte for byte. A
+// body cut short (the log keeps at most 64 KiB) is redacted up to where it
+// ends. ok is false when the body is not XML.
+func redactXML(body []byte, fields []string) (out string, ok bool) {
+	if t := bytes.TrimLeft(body, " \t\r\n\ufeff"); len(t) == 0 || t[0] != '<' || !utf8.Valid(body) {
+		return "", false
+	}
+	secret := func(local string) bool {
+		for _, f := range fields {
+			if strings.EqualFold(f, local) {
+				return true
+			}
+		}
+		return false
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	var b strings.Builder
+	copied := int64(0) // body[:copied] is in b
+	depth := 0         // > 0: inside an element whose text is secret
+	tokens := 0
+	for {
+		start := d.InputOffset()
+		tok, err := d.RawToken()
+		end := d.InputOffset()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if tokens == 0 {
+				return "", false
+			}
+			if depth == 0 {
+				b.Write(body[copied:start]) // up to the last whole token
+			} else {
+				b.Write(body[copied:start])
+				b.WriteString("***")
+			}
+			return b.String(), true
+		}
+		tokens++
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth > 0 || secret(t.Name.Local) {
+				depth++
+			}
+			for _, a := range t.Attr {
+				if secret(a.Name.Local) {
+					b.Write(body[copied:start])
+					b.Write(redactAttrs(body[start:end], secret))
+					copied = end
+					break
+				}
+			}
+		case xml.EndElement:
+			if depth > 0 {
+				depth--
+			}
+		case xml.CharData:
+			if depth > 0 && len(bytes.TrimSpace(t)) > 0 {
+				b.Write(body[copied:start])
+				b.WriteString("***")
+				copied = end
+			}
+		}
+	}
+	b.Write(body[copied:])
+	return b.String(), true
+}
+
+var attrValue = regexp.MustCompile(`(?i)(\s(?:[\w.-]+:)?([\w.-]+)\s*=\s*)("[^"]*"|'[^']*')`)
+
+// redactAttrs replaces, in a start tag, the values of the attributes whose
+// local name (any prefix) is secret with "***".
+func redactAttrs(tag []byte, secret func(string) bool) []byte {
+	return attrValue.ReplaceAllFunc(tag, func(m []byte) []byte {
+		sub := attrValue.FindSubmatch(m)
+		if !secret(string(sub[2])) {
+			return m
+		}
+		return append(append([]byte{}, sub[1]...), `"***"`...)
+	})
+}
