@@ -208,6 +208,19 @@ func TestPubSubAPI(t *testing.T) {
 	if w := do(mux, "GET", "/api/v1/gateway/dead-letters", "admin", true, "", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"items":[]`) {
 		t.Errorf("dead letters: %d %s", w.Code, w.Body)
 	}
+	// A new secret replaces the old one, shown once.
+	var first, rotated gateway.Subscription
+	must(t, json.Unmarshal(w.Body.Bytes(), &first))
+	w = do(mux, "POST", "/api/v1/gateway/subscriptions/1/secret", "admin", true, "", "")
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &rotated) != nil || len(rotated.Secret) != 64 || rotated.Secret == first.Secret || rotated.Topic != "handoff" {
+		t.Fatalf("rotate secret: %d %s", w.Code, w.Body)
+	}
+	if w := do(mux, "POST", "/api/v1/gateway/subscriptions/99/secret", "admin", true, "", ""); w.Code != 404 {
+		t.Errorf("rotate unknown: %d", w.Code)
+	}
+	if w := do(mux, "POST", "/api/v1/gateway/subscriptions/1/secret", "someone", false, "", ""); w.Code != 403 {
+		t.Errorf("rotate without right: %d", w.Code)
+	}
 	// A followed topic is not removed; once unfollowed it is.
 	if w := do(mux, "DELETE", "/api/v1/gateway/topics/handoff", "someone", false, "", ""); w.Code != 403 {
 		t.Errorf("topic removal without right: %d", w.Code)

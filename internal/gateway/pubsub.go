@@ -381,6 +381,31 @@ func (ps *PubSub) lockSubscription(ctx context.Context, tx *db.Tx, id int64) (st
 	return StatePending, nil
 }
 
+// RotateSecret gives a subscription a new signing secret, returned once
+// (audited as actor): deliveries sent from now on are signed with it, so the
+// receiving system must accept the new secret (for a while, both) before the
+// operator rotates.
+func (ps *PubSub) RotateSecret(ctx context.Context, actor string, subscription int64) (Subscription, error) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	s := Subscription{ID: subscription, Secret: hex.EncodeToString(b[:])}
+	id := strconv.FormatInt(subscription, 10)
+	err := ps.change(ctx, actor, "gateway.subscription.rotate_secret", "gateway_subscription", &id, map[string]any{}, func(tx *db.Tx, now time.Time) error {
+		if _, err := ps.lockSubscription(ctx, tx, subscription); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT topic, subscriber, url FROM gateway_subscriptions WHERE id = $1`, subscription).Scan(&s.Topic, &s.Subscriber, &s.URL); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE gateway_subscriptions SET secret = $1 WHERE id = $2`, s.Secret, subscription)
+		return err
+	})
+	if err != nil {
+		return Subscription{}, err
+	}
+	return s, nil
+}
+
 // Pause holds a subscription's deliveries: events keep being recorded for
 // it, and are delivered when it is resumed. Pausing a paused subscription
 // changes nothing.

@@ -17,6 +17,7 @@ import (
 //	POST   /api/v1/gateway/subscriptions/{id}/resume     gateway.admin   deliver the held events
 //	POST   /api/v1/gateway/subscriptions/{id}/redeliver  gateway.admin   every dead letter back in the queue
 //	DELETE /api/v1/gateway/subscriptions/{id}?force=true gateway.admin   409 while events are undelivered, unless force
+//	POST   /api/v1/gateway/subscriptions/{id}/secret     gateway.admin   a new signing secret, shown once
 //	DELETE /api/v1/gateway/topics/{code}                 gateway.admin   409 while a live subscription follows it
 func (h *Handlers) pubsubAPIRoutes(mux *http.ServeMux) {
 	if h.cfg.PubSub == nil {
@@ -29,6 +30,20 @@ func (h *Handlers) pubsubAPIRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/gateway/subscriptions/{id}/redeliver", h.admin(h.redeliverSubscription))
 	mux.HandleFunc("DELETE /api/v1/gateway/subscriptions/{id}", h.admin(h.deleteSubscription))
 	mux.HandleFunc("DELETE /api/v1/gateway/topics/{code}", h.admin(h.deleteTopic))
+	mux.HandleFunc("POST /api/v1/gateway/subscriptions/{id}/secret", h.admin(h.rotateSecret))
+}
+
+func (h *Handlers) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	var s Subscription
+	if err == nil {
+		s, err = h.cfg.PubSub.RotateSecret(r.Context(), h.actor(r), id)
+	}
+	if err != nil {
+		h.pubsubFail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, s)
 }
 
 func (h *Handlers) deleteTopic(w http.ResponseWriter, r *http.Request) {

@@ -39,8 +39,10 @@ type pubsubView struct {
 	Fields map[string]regField
 	// Summary lists the errors of the submitted form, linking to the fields.
 	Summary []regError
-	// Secret is the subscription just made, shown once.
-	Secret *Subscription
+	// Secret is the subscription just made, or whose secret was just
+	// replaced (Rotated), shown once.
+	Secret  *Subscription
+	Rotated bool
 	// RowErr is the refusal of an action on one subscription (delete).
 	RowErr map[int64]string
 	// ReplaySub is the subscription chosen in the replay form.
@@ -65,6 +67,7 @@ func (h *Handlers) pubsubPageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/gateway/pubsub/subscriptions/{id}/delete", h.pubsubSubAction("delete"))
 	mux.HandleFunc("POST /admin/gateway/pubsub/dead-letters/{id}/redeliver", h.pubsubRetryForm)
 	mux.HandleFunc("POST /admin/gateway/pubsub/topics/{code}/delete", h.pubsubTopicDelete)
+	mux.HandleFunc("POST /admin/gateway/pubsub/subscriptions/{id}/secret", h.pubsubRotateSecret)
 }
 
 func (h *Handlers) pubsubPage(w http.ResponseWriter, r *http.Request) {
@@ -329,6 +332,29 @@ func (h *Handlers) pubsubSubAction(action string) http.HandlerFunc {
 		}
 		web.SetFlash(w, flash)
 		http.Redirect(w, r, "/admin/gateway/pubsub#subs-h", http.StatusSeeOther)
+	}
+}
+
+// pubsubRotateSecret replaces a subscription's secret and shows the new
+// one, once.
+func (h *Handlers) pubsubRotateSecret(w http.ResponseWriter, r *http.Request) {
+	if !h.pageAuth(w, r, ActionAdmin) {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || h.cfg.PubSub == nil {
+		h.errorPage(w, r, http.StatusNotFound)
+		return
+	}
+	s, err := h.cfg.PubSub.RotateSecret(r.Context(), h.actor(r), id)
+	switch {
+	case err == nil:
+		h.renderPubsub(w, r, http.StatusOK, pubsubView{Secret: &s, Rotated: true}, nil)
+	case errors.Is(err, ErrNotFound):
+		web.SetFlash(w, "gateway.pubsub.flash.gone")
+		http.Redirect(w, r, "/admin/gateway/pubsub#subs-h", http.StatusSeeOther)
+	default:
+		h.pageFail(w, r, err)
 	}
 }
 

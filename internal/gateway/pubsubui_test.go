@@ -569,3 +569,31 @@ func TestPubSubPageRendersInBothLanguages(t *testing.T) {
 		}
 	})
 }
+
+// A subscription's secret can be replaced: the new one is shown once and
+// signs the deliveries from then on; the old one no longer does.
+func TestPubSubPageRotatesSecret(t *testing.T) {
+	dbtest.Each(t, psMigrations(), func(t *testing.T, d *db.DB) {
+		e := newPSEnv(t, d)
+		sub := e.subscribeForm(t)
+		w := page(e.mux, fmt.Sprintf("/admin/gateway/pubsub/subscriptions/%d/secret", sub), true, "", url.Values{})
+		m := regexp.MustCompile(`id="secret-value" type="text" readonly value="([0-9a-f]{64})"`).FindStringSubmatch(w.Body.String())
+		if w.Code != 200 || m == nil || !strings.Contains(w.Body.String(), fmt.Sprintf("Khoá bí mật mới của đăng ký %d", sub)) {
+			t.Fatalf("rotate: %d\n%s", w.Code, w.Body)
+		}
+		e.publish(t, "k1", `{"ho_so":"H57-1"}`)
+		e.deliver(t) // the receiver still checks with the old secret: refused
+		if got := e.hook.got(); len(got) != 0 {
+			t.Fatalf("a delivery passed the old secret's check: %v", got)
+		}
+		e.hook.set(m[1], false)
+		e.advance(time.Minute)
+		e.deliver(t)
+		if got := e.hook.got(); strings.Join(got, "|") != `{"ho_so":"H57-1"}` {
+			t.Fatalf("with the new secret: %v", got)
+		}
+		if w := page(e.mux, "/admin/gateway/pubsub/subscriptions/999/secret", true, "", url.Values{}); w.Code != http.StatusSeeOther {
+			t.Fatalf("unknown subscription: %d", w.Code)
+		}
+	})
+}
