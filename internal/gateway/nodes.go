@@ -140,6 +140,10 @@ func (rt *Runtime) beat(ctx context.Context) error {
 	return nil
 }
 
+// LiveNodes is how many live nodes this node counted at its last
+// heartbeat (itself included): its concurrency shares follow from it.
+func (rt *Runtime) LiveNodes() int { return rt.cluster.Load().n }
+
 // Nodes lists the gateway nodes that share this node's database, as they
 // last reported.
 func (rt *Runtime) Nodes(ctx context.Context) ([]Node, error) {

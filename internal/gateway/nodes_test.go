@@ -23,30 +23,38 @@ func TestConcurrencyLimitIsSharedByTheNodes(t *testing.T) {
 		ctx := context.Background()
 		var offset atomic.Int64 // the test's clock runs ahead of the wall clock by this
 		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-		release := make(chan struct{})
+		// Calls to /hold1 wait for release1, to /hold2 for release2; done
+		// lets them all go if the test stops early.
+		release1, release2, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
 		entered := make(chan struct{}, 16)
 		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/hold" {
+			release := map[string]chan struct{}{"/hold1": release1, "/hold2": release2}[r.URL.Path]
+			if release != nil {
 				entered <- struct{}{}
-				<-release
+				select {
+				case <-release:
+				case <-done:
+				}
 			}
 		}))
 		defer backend.Close()
+		defer close(done)
 		n1 := startNode(t, d, nodeOpts{name: "n1", poll: 20 * time.Millisecond, now: now})
 		n2ctx, stopN2 := context.WithCancel(ctx)
 		n2 := startNodeCtx(t, n2ctx, d, nodeOpts{name: "n2", poll: 20 * time.Millisecond, now: now})
 		seed(t, n1.mgr, backend.URL)
 		must(t, n1.mgr.PutQuota(ctx, "admin", gateway.Quota{Client: cid(client), Service: sid(svcID), MaxConcurrent: 3}))
+		// Each node knows the other from its own heartbeat round.
 		waitFor(t, "both nodes live and on the quota's revision", func() bool {
-			return liveNodes(t, n1.rt) == 2 && liveNodes(t, n2.rt) == 2 && current(t, d, n1.rt) && current(t, d, n2.rt)
+			return n1.rt.LiveNodes() == 2 && n2.rt.LiveNodes() == 2 && current(t, d, n1.rt) && current(t, d, n2.rt)
 		})
 
 		var wg sync.WaitGroup
-		hold := func(n *node) {
+		hold := func(n *node, path string) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				readAll(t, call(t, n.srv.URL, "GET", "/r1/"+svcID+"/hold", "tok-client", nil))
+				readAll(t, call(t, n.srv.URL, "GET", "/r1/"+svcID+path, "tok-client", nil))
 			}()
 			<-entered
 		}
@@ -55,31 +63,30 @@ func TestConcurrencyLimitIsSharedByTheNodes(t *testing.T) {
 			readAll(t, r)
 			return r.StatusCode == http.StatusTooManyRequests && r.Header.Get(gateway.HeaderError) == gateway.FaultQuota
 		}
-		hold(n1)
-		hold(n1)
+		hold(n1, "/hold1")
+		hold(n1, "/hold1")
 		if !refused(n1) {
 			t.Fatal("n1 took a third call although its share of 3 over 2 nodes is 2")
 		}
-		hold(n2)
+		hold(n2, "/hold1")
 		if !refused(n2) {
 			t.Fatal("n2 took a second call although its share is 1: 4 calls in flight for a limit of 3")
 		}
-		close(release)
+		close(release1)
 		wg.Wait()
 
 		// n2 stops; once its heartbeat is older than the live window, n1
 		// has the whole limit.
 		stopN2()
 		offset.Store(int64(time.Minute))
-		waitFor(t, "n1 alone", func() bool { return liveNodes(t, n1.rt) == 1 })
-		release = make(chan struct{})
+		waitFor(t, "n1 alone", func() bool { return n1.rt.LiveNodes() == 1 && liveNodes(t, n1.rt) == 1 })
 		for range 3 {
-			hold(n1)
+			hold(n1, "/hold2")
 		}
 		if !refused(n1) {
 			t.Fatal("a fourth call passed a limit of 3")
 		}
-		close(release)
+		close(release2)
 		wg.Wait()
 
 		nodes, err := n1.rt.Nodes(ctx)
