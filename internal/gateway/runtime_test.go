@@ -282,16 +282,20 @@ func TestRevokedRightEnforcedOnOtherNodeWithinSeconds(t *testing.T) {
 }
 
 func TestSlowBodyAndConcurrencyLimit(t *testing.T) {
-	release := make(chan struct{})
+	release, stopped := make(chan struct{}), make(chan struct{})
 	entered := make(chan struct{}, 4)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hold" {
 			entered <- struct{}{}
-			<-release
+			select {
+			case <-release:
+			case <-stopped: // the test stopped early: let Close finish
+			}
 		}
 		io.Copy(io.Discard, r.Body)
 	}))
 	defer backend.Close()
+	defer close(stopped)
 	d := sqliteDB(t)
 	n := startNode(t, d, nodeOpts{cfg: func(c *gateway.Config) { c.BodyTimeout = 300 * time.Millisecond }})
 	seed(t, n.mgr, backend.URL)
