@@ -204,7 +204,7 @@ func (h *Handlers) resync(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, httpx.NotFound("nationalportal.dossier_not_found"))
 		return
 	}
-	if err := h.svc.Resync(r.Context(), code); err != nil {
+	if err := h.svc.Resync(r.Context(), code, identity.PrincipalFrom(r.Context()).PersonID); err != nil {
 		httpx.Error(w, r, translate(err))
 		return
 	}

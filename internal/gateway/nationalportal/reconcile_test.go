@@ -7,6 +7,7 @@ import (
 
 	"github.com/congso/congso/internal/fakes/dvcqg"
 	"github.com/congso/congso/internal/gateway/nationalportal"
+	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/db/dbtest"
 )
@@ -64,9 +65,23 @@ func TestReconcile(t *testing.T) {
 		}
 
 		for _, c := range codes[:3] {
-			if err := e.np.Resync(e.ctx, c); err != nil {
+			if err := e.np.Resync(e.ctx, c, "admin"); err != nil {
 				t.Fatal(err)
 			}
+		}
+		// Each forced sync is in the audit log, by whom and of what.
+		entries, _, err := audit.List(e.ctx, e.d, audit.Filter{Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resynced := map[string]string{}
+		for _, en := range entries {
+			if en.Action == "nationalportal.resync" {
+				resynced[en.ObjectID] = en.Actor
+			}
+		}
+		if len(resynced) != 3 || resynced[codes[0]] != "admin" {
+			t.Fatalf("audit of the forced syncs: %v", resynced)
 		}
 		rep, err = e.np.Reconcile(e.ctx, from, to)
 		if err != nil {

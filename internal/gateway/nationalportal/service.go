@@ -14,6 +14,7 @@ import (
 
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/identity"
+	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/outbox"
 )
@@ -164,8 +165,19 @@ func (s *Service) HandleEvent(ctx context.Context, ev outbox.Event) error {
 func (s *Service) Sync(ctx context.Context, code string) error { return s.sync(ctx, code, false) }
 
 // Resync pushes a dossier again with all its progress entries, even if the
-// portal should already hold it (for operators repairing a mismatch).
-func (s *Service) Resync(ctx context.Context, code string) error { return s.sync(ctx, code, true) }
+// portal should already hold it (for operators repairing a mismatch). The
+// request is audited as by, whether or not the portal then accepts it.
+func (s *Service) Resync(ctx context.Context, code, by string) error {
+	if by == "" {
+		by = "system"
+	}
+	if err := s.db.Tx(ctx, func(tx *db.Tx) error {
+		return audit.Append(ctx, tx, audit.Entry{Actor: by, Action: "nationalportal.resync", ObjectType: "dossier", ObjectID: code})
+	}); err != nil {
+		return fmt.Errorf("nationalportal: resync %s: %w", code, err)
+	}
+	return s.sync(ctx, code, true)
+}
 
 func newToken() string {
 	b := make([]byte, 16)

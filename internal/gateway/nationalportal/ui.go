@@ -188,7 +188,7 @@ func (p *Pages) resync(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusNotFound)
 		return
 	}
-	if err := p.h.svc.Resync(r.Context(), code); err != nil {
+	if err := p.h.svc.Resync(r.Context(), code, identity.PrincipalFrom(r.Context()).PersonID); err != nil {
 		if errors.Is(err, dossier.ErrNotFound) {
 			p.errorPage(w, r, http.StatusNotFound)
 			return
