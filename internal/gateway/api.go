@@ -205,7 +205,11 @@ func (h *Handlers) replay(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		n, err = h.cfg.PubSub.ReplayBy(r.Context(), h.actor(r), id, since)
 	}
-	h.respond(w, r, err, map[string]int64{"queued": n})
+	if err != nil {
+		h.pubsubFail(w, r, err)
+		return
+	}
+	h.respond(w, r, nil, map[string]int64{"queued": n})
 }
 
 func (h *Handlers) actor(r *http.Request) string {

@@ -330,9 +330,20 @@ func (ps *PubSub) Replay(ctx context.Context, subscription int64, since time.Tim
 	return ps.ReplayBy(ctx, "system", subscription, since)
 }
 
+// MaxReplay bounds the events one replay queues.
+var MaxReplay int64 = 50_000
+
+// ReplayTooLargeError refuses a replay of more than MaxReplay events.
+type ReplayTooLargeError struct{ Count, Max int64 }
+
+func (e *ReplayTooLargeError) Error() string {
+	return fmt.Sprintf("gateway: %d events were published since then; replay at most %d at a time (choose a later time)", e.Count, e.Max)
+}
+
 // ReplayBy delivers again, to one subscription, every event of its topic
 // published at or after since (not in the future), and returns how many it
-// queued; audited as actor. A paused subscription gets them on resume.
+// queued; audited as actor. A paused subscription gets them on resume. More
+// than MaxReplay events is refused (replay in steps, from later times).
 func (ps *PubSub) ReplayBy(ctx context.Context, actor string, subscription int64, since time.Time) (int64, error) {
 	since = since.UTC()
 	if since.IsZero() || since.After(ps.now()) {
@@ -345,6 +356,16 @@ func (ps *PubSub) ReplayBy(ctx context.Context, actor string, subscription int64
 		state, err := ps.lockSubscription(ctx, tx, subscription)
 		if err != nil {
 			return err
+		}
+		// One replay queues at most MaxReplay events: a longer one would
+		// hold the writer and flood the receiver; replay in steps.
+		var count int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_subscriptions s JOIN gateway_events e ON e.topic = s.topic
+WHERE s.id = $1 AND e.published_at >= $2`, subscription, since).Scan(&count); err != nil {
+			return err
+		}
+		if count > MaxReplay {
+			return &ReplayTooLargeError{Count: count, Max: MaxReplay}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO gateway_deliveries (event_id, subscription_id, state, attempts, next_at, last_error)
 SELECT e.id, s.id, $1, 0, $2, '' FROM gateway_subscriptions s JOIN gateway_events e ON e.topic = s.topic

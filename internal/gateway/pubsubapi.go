@@ -64,6 +64,12 @@ func (h *Handlers) deleteTopic(w http.ResponseWriter, r *http.Request) {
 // pubsubFail maps pub/sub errors to problems: undelivered events are a 409
 // saying how many; the rest as fail does.
 func (h *Handlers) pubsubFail(w http.ResponseWriter, r *http.Request, err error) {
+	var tooMany *ReplayTooLargeError
+	if errors.As(err, &tooMany) {
+		httpx.Error(w, r, &httpx.Err{Status: http.StatusUnprocessableEntity, Code: "gateway.pubsub.replay_too_large",
+			Key: "gateway.pubsub.invalid.replay.too_many", Args: []any{"count", tooMany.Count, "max", tooMany.Max}})
+		return
+	}
 	var ue *UndeliveredError
 	if errors.As(err, &ue) {
 		httpx.Error(w, r, httpx.Conflict("gateway.pubsub.undelivered", "count", ue.Count))

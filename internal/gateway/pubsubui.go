@@ -188,7 +188,10 @@ func (h *Handlers) pubsubSubmit(w http.ResponseWriter, r *http.Request, form, no
 func (h *Handlers) pubsubFieldError(r *http.Request, form, notFound string, fields []string, err error) (map[string]string, bool) {
 	lang := i18n.FromRequest(r)
 	var fe *FieldError
+	var tooMany *ReplayTooLargeError
 	switch {
+	case errors.As(err, &tooMany):
+		return map[string]string{"since": i18n.T(lang, "gateway.pubsub.invalid.replay.too_many", "count", tooMany.Count, "max", tooMany.Max)}, true
 	case errors.As(err, &fe):
 		field := fe.Field
 		if !slices.Contains(fields, field) {

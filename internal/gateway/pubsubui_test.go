@@ -289,6 +289,14 @@ func TestPubSubPageReplaySince(t *testing.T) {
 		if got := e.hook.got(); strings.Join(got, "|") != `{"ho_so":"H57-1"}|{"ho_so":"H57-2"}|{"ho_so":"H57-2"}` {
 			t.Fatalf("received %v", got)
 		}
+		// More events than one replay may queue: refused, next to the field.
+		gateway.MaxReplay = 1
+		defer func() { gateway.MaxReplay = 50_000 }()
+		rejected(t, "too many events", replay(fmt.Sprint(sub), "2026-03-01T00:00"), "replay-since", "Từ thời điểm đó đã có 2 sự kiện: mỗi lần chỉ phát lại tối đa 1 sự kiện")
+		if w := page(e.mux, fmt.Sprintf("/api/v1/gateway/subscriptions/%d/replay?since=2026-03-01T00:00:00Z", sub), true, "", url.Values{}); w.Code != 422 || !strings.Contains(w.Body.String(), "tối đa 1 sự kiện") {
+			t.Fatalf("API replay of too many: %d %s", w.Code, w.Body)
+		}
+		gateway.MaxReplay = 50_000
 		// Nothing since a time after the last event: said so.
 		w = replay(fmt.Sprint(sub), t0.Add(90*time.Minute).In(web.Location).Format("2006-01-02T15:04"))
 		if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Set-Cookie"), "flash=gateway.pubsub.flash.replay_none") {
