@@ -45,10 +45,10 @@
 //     record is committed, so no acknowledged exchange is missing from the log.
 //   - Record i of a node holds the hash of record i-1; batches cover each
 //     node's chain without gaps, and each batch's Merkle root is signed.
-//     The writer keeps its chain head in memory and writes only the
-//     records; a second process writing as the same node makes its next
-//     INSERT hit the primary key (node, seq), so it re-reads the head
-//     (the node's last record) and never forks the chain. The canonical JSON of a record, which its hash
+//     The writer keeps its chain head in memory and moves the head row only
+//     with a guarded UPDATE (seq and hash as it knows them), so a second
+//     process writing as the same node makes it re-read the head, never
+//     fork the chain. The canonical JSON of a record, which its hash
 //     covers, is exactly encoding/json's (appendCanonical, tested against
 //     json.Marshal).
 //   - Quota usage lives in SQL per window; nodes lease tokens in chunks, so

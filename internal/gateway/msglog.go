@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -481,12 +480,9 @@ func (l *MessageLog) write(ctx context.Context, batch []*pending) {
 }
 
 // insert writes batch in one transaction: the chain continues from the
-// head known in memory, and the records go in multi-row INSERTs of fixed
-// sizes (prepared once each). Nothing else is written per commit: if
-// another process wrote under the same node name meanwhile, the first
-// record's (node, seq) already exists, the transaction fails on the
-// primary key, and write reads the head again and retries, so the chain
-// never forks.
+// head known in memory, checked by a guarded UPDATE of the head row (it
+// is read again only when another writer moved it), then the records go
+// in multi-row INSERTs of fixed sizes (prepared once each).
 func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 	var newSeq int64
 	var newHash string
@@ -511,6 +507,24 @@ func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 			newSeq, newHash = s, h
 		}
 		chain()
+		res, err := tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3 AND seq = $4 AND hash = $5`,
+			newSeq, newHash, l.cfg.Node, seq, prev)
+		if err != nil {
+			return fmt.Errorf("message log head: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if !known {
+				return fmt.Errorf("message log head of %s moved while it was read", l.cfg.Node)
+			}
+			// Another writer moved the head: continue from where it is.
+			if seq, prev, err = l.readHead(ctx, tx); err != nil {
+				return err
+			}
+			chain()
+			if _, err := tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3`, newSeq, newHash, l.cfg.Node); err != nil {
+				return fmt.Errorf("message log head: %w", err)
+			}
+		}
 		for rest := batch; len(rest) > 0; {
 			n := l.insertChunk(len(rest))
 			args := l.args[:0]
@@ -543,13 +557,13 @@ func (l *MessageLog) readHead(ctx context.Context, tx *db.Tx) (int64, string, er
 		l.cfg.Node, genesis); err != nil {
 		return 0, "", fmt.Errorf("message log head: %w", err)
 	}
+	lock := ""
+	if tx.Dialect == db.Postgres {
+		lock = " FOR UPDATE"
+	}
 	var seq int64
 	var prev string
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM gateway_msglog WHERE node = $1 ORDER BY seq DESC LIMIT 1`, l.cfg.Node).Scan(&seq, &prev)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, genesis, nil
-	}
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM gateway_msglog_head WHERE node = $1`+lock, l.cfg.Node).Scan(&seq, &prev); err != nil {
 		return 0, "", fmt.Errorf("message log head: %w", err)
 	}
 	return seq, prev, nil
@@ -636,17 +650,9 @@ func (l *MessageLog) Sign(ctx context.Context) error {
 			lock = " FOR UPDATE"
 		}
 		var seq, signed int64
-		// The head row serializes the signers of a node; the chain's head
-		// is its last record.
-		err := tx.QueryRowContext(ctx, `SELECT signed_seq FROM gateway_msglog_head WHERE node = $1`+lock, l.cfg.Node).Scan(&signed)
-		if err != nil {
+		err := tx.QueryRowContext(ctx, `SELECT seq, signed_seq FROM gateway_msglog_head WHERE node = $1`+lock, l.cfg.Node).Scan(&seq, &signed)
+		if err != nil || seq == signed {
 			return ignoreNoRows(err)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM gateway_msglog WHERE node = $1`, l.cfg.Node).Scan(&seq); err != nil {
-			return err
-		}
-		if seq == signed {
-			return nil
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT hash FROM gateway_msglog WHERE node = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`, l.cfg.Node, signed, seq)
 		if err != nil {

@@ -126,8 +126,8 @@ func TestSigningKeyPEM(t *testing.T) {
 	}
 }
 
-// The writer keeps its node's chain head in memory and relies on the
-// primary key (node, seq): when another process writes under the same node name
+// The writer keeps its node's chain head in memory and checks it with a
+// guarded UPDATE: when another process writes under the same node name
 // (a misconfiguration, or a restart while the old process drains), the
 // next batch continues from the real head, and the chain stays verifiable.
 func TestMessageLogContinuesWhenAnotherWriterMovedTheHead(t *testing.T) {
