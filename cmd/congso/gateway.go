@@ -99,7 +99,7 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		dc := gateway.DoctorConfig{DB: d}
+		dc := gateway.DoctorConfig{DB: d, PollInterval: s.Poll}
 		if s.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/congso/congso/internal/platform/db"
@@ -45,6 +46,10 @@ type DoctorConfig struct {
 	MaxSkew time.Duration
 	// ExpiryWarning warns about certificates expiring sooner (30 days).
 	ExpiryWarning time.Duration
+	// PollInterval is the nodes' registry poll (CONGSO_GATEWAY_POLL_INTERVAL;
+	// default: the Runtime's, else 1 s): a node without a heartbeat for five
+	// polls (at least 10 s) is reported.
+	PollInterval time.Duration
 	// TSA, when set, is asked for a test stamp (reachability, its
 	// certificate chain, its clock).
 	TSA *TSAConfig
@@ -148,6 +153,33 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		}
 	} else {
 		add("configuration age", OK, "revision %d, changed %s", reg.Revision, reg.ChangedAt.UTC().Format(time.RFC3339))
+	}
+	// Nodes that stopped sending heartbeats: a node down, or one whose
+	// database access broke; either way the others took its share.
+	poll := cfg.PollInterval
+	if poll <= 0 && cfg.Runtime != nil {
+		poll = cfg.Runtime.cfg.PollInterval
+	}
+	if poll <= 0 {
+		poll = time.Second
+	}
+	if nodes, err := NewStore(cfg.DB, cfg.Now).Nodes(ctx, nodeLiveFor(poll)); err != nil {
+		add("gateway nodes", Fail, "%v", err)
+	} else if len(nodes) > 0 {
+		var gone []string
+		live := 0
+		for _, n := range nodes {
+			if n.Live {
+				live++
+			} else {
+				gone = append(gone, fmt.Sprintf("%s (last seen %s)", n.Node, n.SeenAt.UTC().Format(time.RFC3339)))
+			}
+		}
+		if len(gone) > 0 {
+			add("gateway nodes", Warn, "%d up; not seen lately: %s", live, strings.Join(gone, ", "))
+		} else {
+			add("gateway nodes", OK, "%d up", live)
+		}
 	}
 	for _, p := range reg.Peers {
 		name := "peer " + p.Instance

@@ -31,6 +31,10 @@ func TestDoctorFindsExpiryUnreachablePeersAndSkew(t *testing.T) {
 	must(t, n.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-DNG", URL: skewed.URL}))
 	must(t, n.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-QNM", URL: gone.URL}))
 
+	// A node that stopped an hour ago.
+	_, err := d.Write().ExecContext(ctx, `INSERT INTO gateway_nodes (node, started_at, seen_at, revision) VALUES ('n-old', $1, $1, 1)`, now.Add(-time.Hour).UTC())
+	must(t, err)
+
 	checks := gateway.Doctor(ctx, gateway.DoctorConfig{DB: d, Certificate: []*x509.Certificate{soon.Leaf}, Roots: ca.pool, Runtime: n.rt})
 	got := map[string]gateway.Health{}
 	for _, c := range checks {
@@ -40,11 +44,16 @@ func TestDoctorFindsExpiryUnreachablePeersAndSkew(t *testing.T) {
 	want := map[string]gateway.Health{
 		"gateway certificate": gateway.Warn, "gateway certificate chain": gateway.OK, "database": gateway.OK,
 		"certificate of VN-HUE/GOV/1/A": gateway.Fail, "configuration age": gateway.OK,
-		"peer VN-DNG": gateway.OK, "clock vs VN-DNG": gateway.Fail, "peer VN-QNM": gateway.Fail,
+		"peer VN-DNG": gateway.OK, "clock vs VN-DNG": gateway.Fail, "peer VN-QNM": gateway.Fail, "gateway nodes": gateway.Warn,
 	}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+	for _, c := range checks {
+		if c.Name == "gateway nodes" && !strings.Contains(c.Detail, "not seen lately: n-old (last seen") {
+			t.Errorf("gateway nodes: %q", c.Detail)
 		}
 	}
 }
