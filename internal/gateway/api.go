@@ -266,11 +266,7 @@ func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (h *Handlers) getRegistry(w http.ResponseWriter, r *http.Request) {
 	reg, err := h.cfg.Manager.Store().Load(r.Context())
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, reg)
+	h.respond(w, r, err, reg)
 }
 
 // CatalogEntry is a service as agency developers see it in the catalog.
@@ -568,12 +564,8 @@ func (h *Handlers) deleteEntry(kind EntryKind) http.HandlerFunc {
 			httpx.WriteJSON(w, http.StatusOK, map[string]string{"deleted": id})
 			return
 		}
-		lang := i18n.FromRequest(r)
-		var inUse *InUseError
 		switch {
-		case errors.As(err, &inUse):
-			key, args := inUseText(lang, inUse)
-			httpx.Error(w, r, &httpx.Err{Status: http.StatusConflict, Code: "gateway.in_use", Key: key, Args: args})
+		case writeInUse(w, r, err):
 		case errors.Is(err, ErrInUse):
 			httpx.Error(w, r, &httpx.Err{Status: http.StatusConflict, Code: "gateway.in_use", Key: "gateway.reg.delete.in_use",
 				Args: []any{"entry", i18n.Key("gateway.reg.entry." + string(kind)), "id", id, "refs", i18n.Key("gateway.reg.ref.other_entries")}})
@@ -584,6 +576,18 @@ func (h *Handlers) deleteEntry(kind EntryKind) http.HandlerFunc {
 			h.fail(w, r, err)
 		}
 	}
+}
+
+// writeInUse answers 409 with what still refers to the entry when err is
+// an [*InUseError], and reports whether it did.
+func writeInUse(w http.ResponseWriter, r *http.Request, err error) bool {
+	var inUse *InUseError
+	if !errors.As(err, &inUse) {
+		return false
+	}
+	key, args := inUseText(i18n.FromRequest(r), inUse)
+	httpx.Error(w, r, &httpx.Err{Status: http.StatusConflict, Code: "gateway.in_use", Key: key, Args: args})
+	return true
 }
 
 // inUseText returns the message key and arguments that say, in lang, why

@@ -2,11 +2,9 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/congso/congso/internal/gateway"
 )
@@ -18,35 +16,13 @@ func TestFederationBetweenTwoGateways(t *testing.T) {
 		w.Write([]byte("from Da Nang to " + r.Header.Get(gateway.HeaderClient) + " path " + r.URL.Path))
 	}))
 	defer backend.Close()
-	ca := newCA(t)
-	now := time.Now()
-	certA := ca.issue(t, "gateway VN-HUE", now.Add(-time.Hour), now.Add(time.Hour))
-	certB := ca.issue(t, "gateway VN-DNG", now.Add(-time.Hour), now.Add(time.Hour))
 	ctx := context.Background()
-
-	// Province B serves a service and trusts A's gateway certificate for VN-HUE clients.
-	dbB := sqliteDB(t)
-	b := startNode(t, dbB, nodeOpts{name: "dng-1", instance: "VN-DNG", cfg: func(c *gateway.Config) { c.ClientCAs = ca.pool }})
+	// Province B serves a service (GET only) and trusts A's gateway
+	// certificate for VN-HUE clients; province A routes VN-DNG to B,
+	// presenting its own certificate.
 	const dngSvc = "VN-DNG/GOV/000.00.00.G07/HOTICH/trich-luc"
-	must(t, b.mgr.PutMember(ctx, "admin", gateway.Member{ID: cid("VN-DNG/GOV/000.00.00.G07"), Name: "Sở Tư pháp Đà Nẵng"}))
-	must(t, b.mgr.PutSubsystem(ctx, "admin", gateway.Subsystem{ID: cid("VN-DNG/GOV/000.00.00.G07/HOTICH")}))
-	must(t, b.mgr.PutService(ctx, "admin", gateway.Service{ID: sid(dngSvc), Title: "Trích lục hộ tịch"}))
-	must(t, b.mgr.PutVersion(ctx, "admin", sid(dngSvc+"/v2"), gateway.Version{BackendURL: backend.URL}))
-	must(t, b.mgr.SetStatus(ctx, "admin", sid(dngSvc+"/v2"), gateway.Published, nil))
-	_, err := b.mgr.Grant(ctx, "admin", gateway.AccessRight{Client: client, Service: sid(dngSvc), Method: "GET"})
-	must(t, err)
-	must(t, b.mgr.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: gateway.Fingerprint(certA.Leaf), Owner: gateway.PeerPrefix + "VN-HUE", NotAfter: certA.Leaf.NotAfter}))
-	srvB := httptest.NewUnstartedServer(b.rt)
-	srvB.TLS = gateway.ServerTLSConfig(certB)
-	srvB.StartTLS()
-	defer srvB.Close()
-
-	// Province A routes VN-DNG to B, presenting its own certificate.
-	dbA := sqliteDB(t)
-	peerTransport := gateway.NewTransport(&tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{certA}})
-	a := startNode(t, dbA, nodeOpts{name: "hue-1", instance: "VN-HUE", cfg: func(c *gateway.Config) { c.PeerTransport = peerTransport }})
-	seed(t, a.mgr, backend.URL)
-	must(t, a.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-DNG", URL: srvB.URL}))
+	f := federate(t, backend.URL, dngSvc, gateway.REST, gateway.AccessRight{Method: "GET"}, nil)
+	a, dbA, dbB, ca, certA, srvB := f.a, f.dbA, f.dbB, f.ca, f.certA, f.srvB
 
 	resp := call(t, a.srv.URL, "GET", "/r1/"+dngSvc+"/v2/records/7", "tok-client", nil, gateway.HeaderID, "fed-1", gateway.HeaderIssue, "H57-FED")
 	body := readAll(t, resp)

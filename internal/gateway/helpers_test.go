@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -152,3 +153,49 @@ func readAll(t testing.TB, resp *http.Response) string {
 func sqliteDB(t testing.TB) *db.DB { return dbtest.SQLite(t, migrations()) }
 
 type gatewayDB struct{ *db.DB }
+
+// federated is two gateways on loopback: B (instance VN-DNG) provides
+// svc (kind) at backend and lets client call it, trusting A's gateway
+// certificate for VN-HUE clients; A (instance VN-HUE, the seeded registry)
+// routes VN-DNG to B over mTLS.
+type federated struct {
+	a, b     *node
+	dbA, dbB *db.DB
+	ca       *testCA
+	certA    tls.Certificate
+	srvB     *httptest.Server
+}
+
+func federate(t *testing.T, backend, svc string, kind gateway.Kind, right gateway.AccessRight, cfgA func(*gateway.Config)) *federated {
+	t.Helper()
+	ctx := context.Background()
+	f := &federated{ca: newCA(t), dbA: sqliteDB(t), dbB: sqliteDB(t)}
+	now := time.Now()
+	f.certA = f.ca.issue(t, "gateway VN-HUE", now.Add(-time.Hour), now.Add(time.Hour))
+	certB := f.ca.issue(t, "gateway VN-DNG", now.Add(-time.Hour), now.Add(time.Hour))
+	f.b = startNode(t, f.dbB, nodeOpts{name: "dng-1", instance: "VN-DNG", cfg: func(c *gateway.Config) { c.ClientCAs = f.ca.pool }})
+	must(t, f.b.mgr.PutMember(ctx, "admin", gateway.Member{ID: cid("VN-DNG/GOV/000.00.00.G07"), Name: "Sở Tư pháp Đà Nẵng"}))
+	must(t, f.b.mgr.PutSubsystem(ctx, "admin", gateway.Subsystem{ID: cid("VN-DNG/GOV/000.00.00.G07/HOTICH")}))
+	must(t, f.b.mgr.PutService(ctx, "admin", gateway.Service{ID: sid(svc), Kind: kind, Title: "Trích lục hộ tịch"}))
+	must(t, f.b.mgr.PutVersion(ctx, "admin", sid(svc+"/v2"), gateway.Version{BackendURL: backend}))
+	must(t, f.b.mgr.SetStatus(ctx, "admin", sid(svc+"/v2"), gateway.Published, nil))
+	right.Client, right.Service = client, sid(svc)
+	_, err := f.b.mgr.Grant(ctx, "admin", right)
+	must(t, err)
+	must(t, f.b.mgr.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: gateway.Fingerprint(f.certA.Leaf), Owner: gateway.PeerPrefix + "VN-HUE", NotAfter: f.certA.Leaf.NotAfter}))
+	f.srvB = httptest.NewUnstartedServer(f.b.rt)
+	f.srvB.TLS = gateway.ServerTLSConfig(certB)
+	f.srvB.StartTLS()
+	t.Cleanup(f.srvB.Close)
+
+	peerTransport := gateway.NewTransport(&tls.Config{RootCAs: f.ca.pool, Certificates: []tls.Certificate{f.certA}})
+	f.a = startNode(t, f.dbA, nodeOpts{name: "hue-1", instance: "VN-HUE", cfg: func(c *gateway.Config) {
+		c.PeerTransport = peerTransport
+		if cfgA != nil {
+			cfgA(c)
+		}
+	}})
+	seed(t, f.a.mgr, backend)
+	must(t, f.a.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-DNG", URL: f.srvB.URL}))
+	return f
+}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/congso/congso/internal/platform/httpx"
-	"github.com/congso/congso/internal/platform/i18n"
 )
 
 // pubsubAPIRoutes registers the pub/sub administration endpoints that
@@ -49,13 +48,10 @@ func (h *Handlers) rotateSecret(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) deleteTopic(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
 	err := h.cfg.PubSub.DeleteTopic(r.Context(), h.actor(r), code)
-	var inUse *InUseError
 	switch {
 	case err == nil:
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"deleted": code})
-	case errors.As(err, &inUse):
-		key, args := inUseText(i18n.FromRequest(r), inUse)
-		httpx.Error(w, r, &httpx.Err{Status: http.StatusConflict, Code: "gateway.in_use", Key: key, Args: args})
+	case writeInUse(w, r, err):
 	default:
 		h.fail(w, r, err)
 	}

@@ -297,14 +297,11 @@ func (h *Handlers) pubsubReplayForm(w http.ResponseWriter, r *http.Request) {
 // reason next to the "force" box, while events are undelivered).
 func (h *Handlers) pubsubSubAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.pageAuth(w, r, ActionAdmin) {
+		id, ok := h.pubsubTarget(w, r)
+		if !ok {
 			return
 		}
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || h.cfg.PubSub == nil {
-			h.errorPage(w, r, http.StatusNotFound)
-			return
-		}
+		var err error
 		ctx, actor, ps := r.Context(), h.actor(r), h.cfg.PubSub
 		flash := "gateway.pubsub.flash." + action
 		switch action {
@@ -338,15 +335,25 @@ func (h *Handlers) pubsubSubAction(action string) http.HandlerFunc {
 	}
 }
 
-// pubsubRotateSecret replaces a subscription's secret and shows the new
-// one, once.
-func (h *Handlers) pubsubRotateSecret(w http.ResponseWriter, r *http.Request) {
+// pubsubTarget checks a pub/sub action's caller (a gateway admin) and reads
+// the subscription or delivery ID of its path; ok false means it answered.
+func (h *Handlers) pubsubTarget(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	if !h.pageAuth(w, r, ActionAdmin) {
-		return
+		return 0, false
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || h.cfg.PubSub == nil {
 		h.errorPage(w, r, http.StatusNotFound)
+		return 0, false
+	}
+	return id, true
+}
+
+// pubsubRotateSecret replaces a subscription's secret and shows the new
+// one, once.
+func (h *Handlers) pubsubRotateSecret(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.pubsubTarget(w, r)
+	if !ok {
 		return
 	}
 	s, err := h.cfg.PubSub.RotateSecret(r.Context(), h.actor(r), id)
@@ -388,12 +395,8 @@ func (h *Handlers) pubsubTopicDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) pubsubRetryForm(w http.ResponseWriter, r *http.Request) {
-	if !h.pageAuth(w, r, ActionAdmin) {
-		return
-	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || h.cfg.PubSub == nil {
-		h.errorPage(w, r, http.StatusNotFound)
+	id, ok := h.pubsubTarget(w, r)
+	if !ok {
 		return
 	}
 	flash := "gateway.pubsub.flash.redeliver"

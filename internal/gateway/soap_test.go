@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -526,33 +525,10 @@ func TestSOAPFederationBetweenTwoGateways(t *testing.T) {
 		w.Write([]byte(answer))
 	}))
 	defer backend.Close()
-	ca := newCA(t)
-	now := time.Now()
-	certA := ca.issue(t, "gateway VN-HUE", now.Add(-time.Hour), now.Add(time.Hour))
-	certB := ca.issue(t, "gateway VN-DNG", now.Add(-time.Hour), now.Add(time.Hour))
 	ctx := context.Background()
-
-	dbB := sqliteDB(t)
-	b := startNode(t, dbB, nodeOpts{name: "dng-1", instance: "VN-DNG", cfg: func(c *gateway.Config) { c.ClientCAs = ca.pool }})
 	const dngSvc = "VN-DNG/GOV/000.00.00.G07/HOTICH/trich-luc-soap"
-	must(t, b.mgr.PutMember(ctx, "admin", gateway.Member{ID: cid("VN-DNG/GOV/000.00.00.G07"), Name: "Sở Tư pháp Đà Nẵng"}))
-	must(t, b.mgr.PutSubsystem(ctx, "admin", gateway.Subsystem{ID: cid("VN-DNG/GOV/000.00.00.G07/HOTICH")}))
-	must(t, b.mgr.PutService(ctx, "admin", gateway.Service{ID: sid(dngSvc), Kind: gateway.SOAP, Title: "Trích lục hộ tịch"}))
-	must(t, b.mgr.PutVersion(ctx, "admin", sid(dngSvc+"/v2"), gateway.Version{BackendURL: backend.URL}))
-	must(t, b.mgr.SetStatus(ctx, "admin", sid(dngSvc+"/v2"), gateway.Published, nil))
-	_, err := b.mgr.Grant(ctx, "admin", gateway.AccessRight{Client: client, Service: sid(dngSvc)})
-	must(t, err)
-	must(t, b.mgr.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: gateway.Fingerprint(certA.Leaf), Owner: gateway.PeerPrefix + "VN-HUE", NotAfter: certA.Leaf.NotAfter}))
-	srvB := httptest.NewUnstartedServer(b.rt)
-	srvB.TLS = gateway.ServerTLSConfig(certB)
-	srvB.StartTLS()
-	defer srvB.Close()
-
-	dbA := sqliteDB(t)
-	peerTransport := gateway.NewTransport(&tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{certA}})
-	a := startNode(t, dbA, nodeOpts{name: "hue-1", instance: "VN-HUE", cfg: func(c *gateway.Config) { c.PeerTransport = peerTransport; c.BreakerFailures = 1 }})
-	seed(t, a.mgr, backend.URL)
-	must(t, a.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-DNG", URL: srvB.URL}))
+	fed := federate(t, backend.URL, dngSvc, gateway.SOAP, gateway.AccessRight{}, func(c *gateway.Config) { c.BreakerFailures = 1 })
+	a, dbA, dbB := fed.a, fed.dbA, fed.dbB
 
 	f := okFields()
 	f.Service, f.ID, f.Issue = dngSvc+"/v2", "fed-soap-1", "H57-FED-SOAP"

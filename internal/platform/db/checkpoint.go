@@ -47,8 +47,6 @@ type checkpointer struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
-	mu     sync.Mutex
-	frames int // log frames seen at the last checkpoint (tests)
 }
 
 func startCheckpointer(conn, writer *sql.DB) *checkpointer {
@@ -88,9 +86,6 @@ func (c *checkpointer) step(ctx context.Context) {
 func (c *checkpointer) checkpoint(ctx context.Context, mode string) (logFrames, copied int, err error) {
 	var busy int
 	err = c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &copied)
-	c.mu.Lock()
-	c.frames = logFrames
-	c.mu.Unlock()
 	return logFrames, copied, err
 }
 
