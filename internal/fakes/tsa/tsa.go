@@ -124,11 +124,6 @@ func (t *TSA) Issued() int {
 	return t.issued
 }
 
-var serial = struct {
-	sync.Mutex
-	n int64
-}{}
-
 // ServeHTTP answers a time-stamp request.
 func (t *TSA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -160,17 +155,12 @@ func (t *TSA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write(resp)
 		return
 	}
-	serial.Lock()
-	serial.n++
-	sn := serial.n
-	serial.Unlock()
 	ts := timestamp.Timestamp{
 		HashAlgorithm:     req.HashAlgorithm,
 		HashedMessage:     req.HashedMessage,
 		Time:              t.Now().UTC(),
 		Nonce:             req.Nonce,
 		Policy:            asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1},
-		SerialNumber:      big.NewInt(sn),
 		Accuracy:          time.Second,
 		AddTSACertificate: req.Certificates,
 	}
