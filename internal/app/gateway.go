@@ -22,6 +22,7 @@ import (
 	"github.com/congso/congso/internal/gateway"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/identity/oidc"
+	"github.com/congso/congso/internal/platform/h1"
 	"github.com/congso/congso/internal/platform/outbox"
 )
 
@@ -311,8 +312,11 @@ func (a *App) serveGateway(ctx context.Context) error {
 	if a.tracer != nil {
 		h = traceGateway(h, a.tracer)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: 64 << 10, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	// The data plane runs on h1, a lean HTTP/1.1 server: net/http's costs
+	// most of a small exchange's CPU (docs/gateway.md, "Performance").
+	srv := &h1.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ProtocolError: gateway.ProtocolError, Logger: a.Log}
 	a.Log.Info("gateway listening", "addr", ln.Addr().String(), "tls", a.gatewayTLS != nil)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -332,7 +336,7 @@ func (a *App) serveGateway(ctx context.Context) error {
 		cancel()
 	}
 	wg.Wait()
-	if errors.Is(err, http.ErrServerClosed) {
+	if errors.Is(err, h1.ErrServerClosed) {
 		err = nil
 	}
 	return err

@@ -7,8 +7,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +18,7 @@ import (
 	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/platform/db/dbtest"
+	"github.com/congso/congso/internal/platform/h1"
 )
 
 func migrations() []db.Migration { return append(audit.Migrations(), gateway.Migrations()...) }
@@ -80,7 +81,7 @@ func seed(t testing.TB, m *gateway.Manager, backend string) gateway.AccessRight 
 type node struct {
 	rt  *gateway.Runtime
 	mgr *gateway.Manager
-	srv *httptest.Server
+	srv *testServer
 	log *gateway.MessageLog
 }
 
@@ -121,7 +122,7 @@ func startNode(t testing.TB, d *db.DB, o nodeOpts) *node {
 	go func() { defer wg.Done(); _ = rt.Run(ctx) }()
 	mgr := gateway.NewManager(gateway.NewStore(d, o.now), o.now)
 	mgr.OnChange(func() { must(t, rt.Reload(context.Background())) })
-	srv := httptest.NewServer(rt)
+	srv := serveGateway(t, rt, nil)
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	return &node{rt: rt, mgr: mgr, srv: srv, log: ml}
 }
@@ -163,7 +164,7 @@ type federated struct {
 	dbA, dbB *db.DB
 	ca       *testCA
 	certA    tls.Certificate
-	srvB     *httptest.Server
+	srvB     *testServer
 }
 
 func federate(t *testing.T, backend, svc string, kind gateway.Kind, right gateway.AccessRight, cfgA func(*gateway.Config)) *federated {
@@ -183,9 +184,7 @@ func federate(t *testing.T, backend, svc string, kind gateway.Kind, right gatewa
 	_, err := f.b.mgr.Grant(ctx, "admin", right)
 	must(t, err)
 	must(t, f.b.mgr.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: gateway.Fingerprint(f.certA.Leaf), Owner: gateway.PeerPrefix + "VN-HUE", NotAfter: f.certA.Leaf.NotAfter}))
-	f.srvB = httptest.NewUnstartedServer(f.b.rt)
-	f.srvB.TLS = gateway.ServerTLSConfig(certB)
-	f.srvB.StartTLS()
+	f.srvB = serveGateway(t, f.b.rt, gateway.ServerTLSConfig(certB))
 	t.Cleanup(f.srvB.Close)
 
 	peerTransport := gateway.NewTransport(&tls.Config{RootCAs: f.ca.pool, Certificates: []tls.Certificate{f.certA}})
@@ -198,4 +197,34 @@ func federate(t *testing.T, backend, svc string, kind gateway.Kind, right gatewa
 	seed(t, f.a.mgr, backend)
 	must(t, f.a.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-DNG", URL: f.srvB.URL}))
 	return f
+}
+
+// testServer is the gateway's own HTTP server (h1) on a loopback port, as
+// the binary runs it.
+type testServer struct {
+	URL string
+	srv *h1.Server
+	wg  sync.WaitGroup
+}
+
+// serveGateway serves h as the gateway does (over TLS when cfg is set)
+// until Close.
+func serveGateway(t testing.TB, h http.Handler, cfg *tls.Config) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	s := &testServer{URL: "http://" + ln.Addr().String(), srv: &h1.Server{Handler: h, ProtocolError: gateway.ProtocolError}}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+		s.URL = "https://" + ln.Addr().String()
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = s.srv.Serve(ln) }()
+	return s
+}
+
+// Close stops the server and its connections.
+func (s *testServer) Close() {
+	s.srv.Close()
+	s.wg.Wait()
 }

@@ -140,7 +140,7 @@ func startNodeCtx(t *testing.T, ctx context.Context, d *db.DB, o nodeOpts) *node
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = rt.Run(ctx) }()
-	srv := httptest.NewServer(rt)
+	srv := serveGateway(t, rt, nil)
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	return &node{rt: rt, mgr: gateway.NewManager(gateway.NewStore(d, o.now), o.now), srv: srv, log: ml}
 }

@@ -30,9 +30,11 @@ import (
 // the last good answer is past its nextUpdate, the status is unchecked:
 // fail-closed services refuse the call (503, Server.ClientProxy.
 // CertStatusUnknown), fail-open ones let it through, and the failure is
-// logged. Config.OCSP chooses the mode: "auto" (check the certificates that
-// name a responder; the default), "required" (a certificate without a
-// responder is unchecked too), "off".
+// logged. A certificate that names no responder but CRL distribution
+// points is checked against its CA's list instead (crl.go). Config.OCSP
+// chooses the mode: "auto" (check the certificates that name a responder
+// or a list; the default), "required" (a certificate naming neither is
+// unchecked too), "off".
 
 // FaultCertStatus: the status of the client's certificate cannot be
 // checked now and the service is fail-closed.
@@ -49,7 +51,7 @@ const (
 )
 
 func certStatusFault() *Fault {
-	f := fault(http.StatusServiceUnavailable, FaultCertStatus, "the status of the client certificate cannot be checked now (OCSP responder unreachable); this service accepts no call it cannot check")
+	f := fault(http.StatusServiceUnavailable, FaultCertStatus, "the status of the client certificate cannot be checked now (OCSP responder or revocation list unreachable); this service accepts no call it cannot check")
 	f.RetryAfter = int(ocspRetry / time.Second)
 	return f
 }
@@ -70,16 +72,19 @@ type ocspChecker struct {
 	client *http.Client
 	mu     sync.Mutex
 	m      map[string]*ocspEntry // leaf fingerprint →
+	crl    *crlChecker           // for certificates naming no responder (crl.go)
 }
 
 func newOCSPChecker(mode string, client *http.Client) *ocspChecker {
 	if mode == "" {
 		mode = "auto"
 	}
+	crlClient := client
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
+		crlClient = &http.Client{Timeout: 30 * time.Second} // lists run to megabytes
 	}
-	return &ocspChecker{mode: mode, client: client, m: map[string]*ocspEntry{}}
+	return &ocspChecker{mode: mode, client: client, m: map[string]*ocspEntry{}, crl: newCRLChecker(crlClient)}
 }
 
 // status checks leaf (issued by issuer) at now: a fault when it is
@@ -89,6 +94,9 @@ func (o *ocspChecker) status(ctx context.Context, leaf, issuer *x509.Certificate
 		return nil, false, nil
 	}
 	if len(leaf.OCSPServer) == 0 || issuer == nil {
+		if issuer != nil && len(leaf.CRLDistributionPoints) > 0 {
+			return o.crl.status(ctx, leaf, issuer, now)
+		}
 		return nil, o.mode == "required", nil
 	}
 	fp := Fingerprint(leaf)

@@ -62,9 +62,7 @@ func TestClientCertificateStatusOCSP(t *testing.T) {
 	must(t, n.mgr.SetStatus(ctx, "admin", sid(open.String()+"/v1"), gateway.Published, nil))
 	_, err := n.mgr.Grant(ctx, "admin", gateway.AccessRight{Client: client, Service: open, LegalBasis: "test"})
 	must(t, err)
-	srv := httptest.NewUnstartedServer(n.rt)
-	srv.TLS = gateway.ServerTLSConfig(ca.issue(t, "gateway", time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
-	srv.StartTLS()
+	srv := serveGateway(t, n.rt, gateway.ServerTLSConfig(ca.issue(t, "gateway", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))))
 	defer srv.Close()
 	get := func(cert tls.Certificate, svc string) (int, string, string) {
 		req, _ := http.NewRequest("GET", srv.URL+"/r1/"+svc+"/x", nil)

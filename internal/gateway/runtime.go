@@ -43,10 +43,12 @@ type Config struct {
 	// ClientCAs verifies client certificates presented over TLS
 	// (CONGSO_GATEWAY_CLIENT_CA). Nil: certificates are not accepted.
 	ClientCAs *x509.CertPool
-	// OCSP is how client certificates' status is checked (ocsp.go):
-	// "auto" (those that name a responder; the default), "required" or
-	// "off" (CONGSO_GATEWAY_OCSP). OCSPClient asks the responders (5 s
-	// timeout).
+	// OCSP is how client certificates' status is checked (ocsp.go, and
+	// crl.go for certificates naming CRL distribution points but no
+	// responder): "auto" (those that name a responder or a list; the
+	// default), "required" or "off" (CONGSO_GATEWAY_OCSP). OCSPClient asks
+	// the responders and fetches the lists (5 s timeout for responders,
+	// 30 s for lists).
 	OCSP       string
 	OCSPClient *http.Client
 	// Tokens verifies bearer tokens; nil: tokens are not accepted.

@@ -1,21 +1,22 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
-	"strconv"
-	"sync"
-
 	"encoding/json"
-	"github.com/congso/congso/internal/platform/db"
-	"github.com/congso/congso/internal/platform/db/dbtest"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/db/dbtest"
 )
 
 // integration: REST profile, headers, logging (requirements "Wire and identity model").
@@ -340,12 +341,14 @@ func TestClientHangUpDoesNotOpenBreaker(t *testing.T) {
 	hold := make(chan struct{})
 	defer close(hold)
 	entered := make(chan struct{}, 8)
+	cancelled := make(chan struct{}, 8)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hold" {
 			entered <- struct{}{}
 			select {
 			case <-hold:
 			case <-r.Context().Done():
+				cancelled <- struct{}{}
 			}
 			return
 		}
@@ -367,5 +370,79 @@ func TestClientHangUpDoesNotOpenBreaker(t *testing.T) {
 	resp := call(t, n.srv.URL, "GET", "/r1/"+svcID+"/x", "tok-client", nil)
 	if b := readAll(t, resp); resp.StatusCode != 200 {
 		t.Fatalf("after hang-ups: %d %s", resp.StatusCode, b)
+	}
+	// The hang-ups reached the backend (its calls were cancelled, not left
+	// waiting on hold) and each exchange is logged as the client's
+	// cancellation.
+	for i := 0; i < 3; i++ {
+		select {
+		case <-cancelled:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("backend call %d not cancelled after the client hung up", i+1)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		recs, err := gateway.Search(context.Background(), d, gateway.Filter{Service: svcID})
+		must(t, err)
+		n := 0
+		for _, r := range recs {
+			if r.Status == 499 && r.ErrorType == gateway.FaultCanceled && strings.HasSuffix(r.Path, "/hold") {
+				n++
+			}
+		}
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 3 hang-ups logged as 499 %s: %+v", n, gateway.FaultCanceled, recs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Requests the gateway's HTTP server cannot read one way only are refused
+// as X-Road faults and the connection closes (RFC 9112 §6.3, §11.2): no
+// request smuggling through the gateway to a backend.
+func TestUnreadableRequestsAreFaults(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the backend got %s %s", r.Method, r.URL)
+	}))
+	defer backend.Close()
+	d := sqliteDB(t)
+	n := startNode(t, d, nodeOpts{})
+	seed(t, n.mgr, backend.URL)
+	addr := strings.TrimPrefix(n.srv.URL, "http://")
+	path := "/r1/" + svcID + "/x"
+	cases := []struct {
+		name, req string
+		status    int
+		fault     string
+	}{
+		{"length and chunked", "POST " + path + " HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer tok-client\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: gw\r\n\r\n", 400, gateway.FaultBadRequest},
+		{"two lengths", "POST " + path + " HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd", 400, gateway.FaultBadRequest},
+		{"other coding", "POST " + path + " HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, gateway.FaultBadRequest},
+		{"folded header", "GET " + path + " HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer\r\n tok-client\r\n\r\n", 400, gateway.FaultBadRequest},
+		{"no host", "GET " + path + " HTTP/1.1\r\nAuthorization: Bearer tok-client\r\n\r\n", 400, gateway.FaultBadRequest},
+		{"huge header", "GET " + path + " HTTP/1.1\r\nHost: gw\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\n\r\n", 431, gateway.FaultBodyTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			must(t, err)
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			go conn.Write([]byte(c.req))
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			must(t, err)
+			body := readAll(t, resp)
+			if resp.StatusCode != c.status || resp.Header.Get(gateway.HeaderError) != c.fault || !resp.Close {
+				t.Fatalf("%d %q close=%v %s", resp.StatusCode, resp.Header.Get(gateway.HeaderError), resp.Close, body)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("connection still open after the fault (%v): something after it could be read as a request", err)
+			}
+		})
 	}
 }

@@ -28,7 +28,7 @@ type testCA struct {
 func newCA(t testing.TB) *testCA {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+		NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
 	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
 	must(t, err)
 	c, _ := x509.ParseCertificate(der)
@@ -81,9 +81,7 @@ func TestMutualTLSMapsCertificateToSubsystem(t *testing.T) {
 	for _, c := range []tls.Certificate{good, expired, rogue} {
 		must(t, n.mgr.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: gateway.Fingerprint(c.Leaf), Owner: client, Subject: c.Leaf.Subject.String(), NotAfter: c.Leaf.NotAfter}))
 	}
-	srv := httptest.NewUnstartedServer(n.rt)
-	srv.TLS = gateway.ServerTLSConfig(ca.issue(t, "gateway", now.Add(-time.Hour), now.Add(time.Hour)))
-	srv.StartTLS()
+	srv := serveGateway(t, n.rt, gateway.ServerTLSConfig(ca.issue(t, "gateway", now.Add(-time.Hour), now.Add(time.Hour))))
 	defer srv.Close()
 
 	cases := []struct {

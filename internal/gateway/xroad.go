@@ -116,3 +116,16 @@ func ValidHeaderValue(v string) bool {
 	}
 	return true
 }
+
+// ProtocolError answers a request the gateway's HTTP server could not read
+// (malformed, too large, an unsupported HTTP feature) as a fault of the
+// REST profile, so that clients see the same X-Road-Error shape for every
+// refusal. It is h1.Server's ProtocolError hook.
+func ProtocolError(w http.ResponseWriter, status int, reason string) {
+	typ := FaultBadRequest
+	switch status {
+	case http.StatusRequestEntityTooLarge, http.StatusRequestHeaderFieldsTooLarge, http.StatusRequestURITooLong:
+		typ = FaultBodyTooLarge
+	}
+	writeFault(w, fault(status, typ, "the request cannot be read: "+reason), "")
+}

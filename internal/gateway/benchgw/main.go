@@ -42,6 +42,7 @@ import (
 	"github.com/congso/congso/internal/gateway"
 	"github.com/congso/congso/internal/platform/audit"
 	"github.com/congso/congso/internal/platform/db"
+	"github.com/congso/congso/internal/platform/h1"
 )
 
 func main() {
@@ -159,6 +160,7 @@ func serveGateway(args []string) error {
 	dir := fs.String("data", os.TempDir(), "data folder")
 	prof := fs.String("cpuprofile", "", "write a CPU profile here until stopped")
 	withLog := fs.Bool("log", true, "keep the signed message log (false: to measure its cost)")
+	std := fs.Bool("std", false, "serve with net/http instead of the gateway's lean HTTP/1.1 server")
 	fs.Parse(args)
 	ctx, stop := signalContext()
 	defer stop()
@@ -212,7 +214,13 @@ func serveGateway(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
+	var srv interface {
+		Serve(net.Listener) error
+		Close() error
+	} = &h1.Server{Handler: rt}
+	if *std {
+		srv = &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); rt.Run(ctx) }()
