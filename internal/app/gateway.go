@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,10 @@ type GatewaySettings struct {
 	// OCSP checks client certificates' status: auto, required or off
 	// (CONGSO_GATEWAY_OCSP).
 	OCSP string
+	// Journal is the message log's journal folder
+	// (CONGSO_GATEWAY_JOURNAL_DIR; "" for the data folder's
+	// gateway-journal, "off" for none).
+	Journal string
 }
 
 // GatewaySettingsFromEnv reads the CONGSO_GATEWAY_* variables.
@@ -76,7 +81,8 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 		Addr: getenv("CONGSO_GATEWAY_ADDR"), TLSCert: getenv("CONGSO_GATEWAY_TLS_CERT"), TLSKey: getenv("CONGSO_GATEWAY_TLS_KEY"),
 		ClientCA: getenv("CONGSO_GATEWAY_CLIENT_CA"), SigningKey: getenv("CONGSO_GATEWAY_SIGNING_KEY"),
 		HandoffPublisher: getenv("CONGSO_GATEWAY_HANDOFF_PUBLISHER"),
-		TSAURL:           getenv("CONGSO_GATEWAY_TSA_URL"), TSACA: getenv("CONGSO_GATEWAY_TSA_CA"), OCSP: getenv("CONGSO_GATEWAY_OCSP")}
+		TSAURL:           getenv("CONGSO_GATEWAY_TSA_URL"), TSACA: getenv("CONGSO_GATEWAY_TSA_CA"), OCSP: getenv("CONGSO_GATEWAY_OCSP"),
+		Journal: getenv("CONGSO_GATEWAY_JOURNAL_DIR")}
 	if s.Addr == "" {
 		s.Addr = ":8443"
 	}
@@ -174,6 +180,13 @@ func (a *App) initGateway(ctx context.Context) error {
 		return fmt.Errorf("gateway signing key: %w", err)
 	}
 	lc := gateway.LogConfig{Node: s.Node, Key: key, SignInterval: s.SignInterval, Logger: a.Log}
+	switch s.Journal {
+	case "off":
+	case "":
+		lc.JournalDir = filepath.Join(a.Cfg.DataDir, "gateway-journal")
+	default:
+		lc.JournalDir = s.Journal
+	}
 	if s.TSAURL != "" {
 		caPEM, err := pemOrFile(s.TSACA)
 		if err != nil {

@@ -681,7 +681,8 @@ func (h *Handlers) getStatus(w http.ResponseWriter, r *http.Request) {
 		st = []Stat{}
 	}
 	nodes, stamp, nerr := h.nodesAndStamp(r)
-	h.respond(w, r, errors.Join(err, nerr), map[string]any{"since_minutes": 60, "items": st, "nodes": nodes, "time_stamping": stamp})
+	h.respond(w, r, errors.Join(err, nerr), map[string]any{"since_minutes": 60, "items": st, "nodes": nodes, "time_stamping": stamp,
+		"journal": h.journalStatus()})
 }
 
 //go:embed openapi.json

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -296,16 +297,22 @@ type LogConfig struct {
 	MaxBatch int
 	// TSA, when set, time-stamps the node's newest batch at an interval
 	// (tsa.go).
-	TSA    *TSAConfig
-	Now    func() time.Time
-	Logger *slog.Logger
+	TSA *TSAConfig
+	// JournalDir, when set, holds the node's journal (journal.go): Append
+	// returns once its record is in the journal, and the records reach
+	// the database in large batches, even after the database was
+	// unreachable or the process crashed (CONGSO_GATEWAY_JOURNAL_DIR).
+	JournalDir string
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // MessageLog is the tamper-evident log of exchanges. Append hands a record
 // to one writer goroutine, which writes everything waiting in one
-// transaction (group commit: multi-row INSERTs, one head update) and
-// answers every caller after the commit: an appended record is durable
-// when Append returns nil.
+// transaction (group commit: multi-row INSERTs, one head update). Without
+// a journal it answers every caller after the commit; with one
+// (LogConfig.JournalDir) Append returns once the record is in the journal.
+// Either way an appended record is durable when Append returns nil.
 type MessageLog struct {
 	db  *db.DB
 	cfg LogConfig
@@ -319,6 +326,16 @@ type MessageLog struct {
 	args     []any // reused INSERT arguments (writer goroutine)
 
 	stamp *stamper // nil: no time-stamping
+
+	// j is the journal (nil: none); recovered holds its entries that were
+	// not yet in the database at start, written first by Run.
+	j         *journal
+	recovered []journalEntry
+	// The writer's progress, for JournalStatus.
+	jstat      sync.Mutex
+	jcommitted uint64
+	jfailSince time.Time
+	jlastErr   string
 
 	records, commits atomic.Int64
 }
@@ -337,6 +354,7 @@ func (l *MessageLog) Stats() LogStats {
 type pending struct {
 	rec  Record
 	done chan error
+	jseq uint64 // journal number (journal mode)
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan error, 1)} }}
@@ -362,6 +380,21 @@ func NewMessageLog(d *db.DB, cfg LogConfig) (*MessageLog, error) {
 		cfg.Logger = slog.Default()
 	}
 	l := &MessageLog{db: d, cfg: cfg, in: make(chan *pending, 4096)}
+	if cfg.JournalDir != "" {
+		committed, err := journalCommitted(context.Background(), d, cfg.Node)
+		if err != nil {
+			return nil, err
+		}
+		j, rec, err := openJournal(cfg.JournalDir, cfg.Node, committed, cfg.Logger.Warn)
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) > 0 {
+			cfg.Logger.Info("gateway: message log journal: records to move into the database after a stop", "records", len(rec))
+		}
+		l.j, l.recovered, l.jcommitted = j, rec, committed
+		l.in = make(chan *pending, journalQueue)
+	}
 	if t := cfg.TSA; t != nil {
 		if t.URL == "" || t.Roots == nil {
 			return nil, errors.New("gateway: time-stamping needs the TSA's URL and the CA certificates it chains to")
@@ -381,8 +414,12 @@ func NewMessageLog(d *db.DB, cfg LogConfig) (*MessageLog, error) {
 	return l, nil
 }
 
-// Append records rec and returns once it is committed.
+// Append records rec and returns once it is committed (to the journal,
+// when there is one, else to the database).
 func (l *MessageLog) Append(ctx context.Context, rec Record) error {
+	if l.j != nil {
+		return l.appendJournal(rec)
+	}
 	p := pendingPool.Get().(*pending)
 	p.rec = rec
 	select {
@@ -401,10 +438,14 @@ func (l *MessageLog) Append(ctx context.Context, rec Record) error {
 }
 
 // Run writes and signs until ctx ends, then writes what is queued, signs
-// it, and returns.
+// it, and returns (closing the journal: Append fails from then on).
 func (l *MessageLog) Run(ctx context.Context) {
 	if err := l.registerKey(context.WithoutCancel(ctx)); err != nil {
 		l.cfg.Logger.Error("gateway: register signing key", "err", err)
+	}
+	if l.j != nil {
+		defer l.j.close()
+		l.writeRecovered(ctx)
 	}
 	t := time.NewTicker(l.cfg.SignInterval)
 	defer t.Stop()
@@ -441,6 +482,10 @@ func (l *MessageLog) Run(ctx context.Context) {
 			// being written goes now, so a commit never waits for
 			// records that may not come (latency stays one commit).
 			batch = l.drain(append(batch[:0], p))
+			if l.j != nil {
+				// Nobody waits for this commit: gather a large batch.
+				batch = l.linger(ctx, batch)
+			}
 			l.write(ctx, batch)
 		}
 	}
@@ -460,6 +505,10 @@ func (l *MessageLog) drain(batch []*pending) []*pending {
 }
 
 func (l *MessageLog) write(ctx context.Context, batch []*pending) {
+	if l.j != nil {
+		l.writeJournaled(ctx, batch)
+		return
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if err = l.insert(context.WithoutCancel(ctx), batch); err == nil {
@@ -507,8 +556,18 @@ func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 			newSeq, newHash = s, h
 		}
 		chain()
-		res, err := tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3 AND seq = $4 AND hash = $5`,
-			newSeq, newHash, l.cfg.Node, seq, prev)
+		// With a journal, the head also records the last journal entry
+		// now in the database (journal.go); without one it is left alone.
+		var res sql.Result
+		var err error
+		jseq := int64(batch[len(batch)-1].jseq)
+		if l.j != nil {
+			res, err = tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2, journal_seq = $6 WHERE node = $3 AND seq = $4 AND hash = $5`,
+				newSeq, newHash, l.cfg.Node, seq, prev, jseq)
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3 AND seq = $4 AND hash = $5`,
+				newSeq, newHash, l.cfg.Node, seq, prev)
+		}
 		if err != nil {
 			return fmt.Errorf("message log head: %w", err)
 		}
@@ -521,7 +580,11 @@ func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 				return err
 			}
 			chain()
-			if _, err := tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3`, newSeq, newHash, l.cfg.Node); err != nil {
+			q, args := `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3`, []any{newSeq, newHash, l.cfg.Node}
+			if l.j != nil {
+				q, args = `UPDATE gateway_msglog_head SET seq = $1, hash = $2, journal_seq = $4 WHERE node = $3`, append(args, jseq)
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return fmt.Errorf("message log head: %w", err)
 			}
 		}

@@ -275,10 +275,11 @@ func (h *Handlers) statusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cfg.Shell.Render(w, r, h.pages["status"], http.StatusOK, struct {
-		Items []Stat
-		Nodes []Node
-		Stamp StampStatus
-	}{st, nodes, stamp})
+		Items   []Stat
+		Nodes   []Node
+		Stamp   StampStatus
+		Journal JournalStatus
+	}{st, nodes, stamp, h.journalStatus()})
 }
 
 // nodesAndStamp reads the gateway nodes' heartbeats and this node's
@@ -297,6 +298,14 @@ func (h *Handlers) nodesAndStamp(r *http.Request) ([]Node, StampStatus, error) {
 		nodes = []Node{}
 	}
 	return nodes, stamp, err
+}
+
+// journalStatus is this node's message log journal state.
+func (h *Handlers) journalStatus() JournalStatus {
+	if rt := h.cfg.Runtime; rt != nil && rt.cfg.Log != nil {
+		return rt.cfg.Log.JournalStatus()
+	}
+	return JournalStatus{}
 }
 
 func errorsIsAny(err error, targets ...error) bool {

@@ -161,6 +161,7 @@ func serveGateway(args []string) error {
 	prof := fs.String("cpuprofile", "", "write a CPU profile here until stopped")
 	withLog := fs.Bool("log", true, "keep the signed message log (false: to measure its cost)")
 	std := fs.Bool("std", false, "serve with net/http instead of the gateway's lean HTTP/1.1 server")
+	journal := fs.Bool("journal", true, "keep the message log's journal in the data folder, as congso serve does (false: every exchange waits for its database commit)")
 	fs.Parse(args)
 	ctx, stop := signalContext()
 	defer stop()
@@ -199,7 +200,11 @@ func serveGateway(args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ml, err := gateway.NewMessageLog(d, gateway.LogConfig{Node: "bench", Key: newKey(), Logger: logger})
+	lc := gateway.LogConfig{Node: "bench", Key: newKey(), Logger: logger}
+	if *journal {
+		lc.JournalDir = filepath.Join(*dir, "journal")
+	}
+	ml, err := gateway.NewMessageLog(d, lc)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,532 @@
+package gateway
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/congso/congso/internal/platform/db"
+)
+
+// The message log's journal: a local write-ahead file that makes an
+// appended record durable before it reaches the database.
+//
+// Without a journal, Append waits for the database transaction holding its
+// record; at a gateway's rates that transaction carries a few records and
+// its fixed cost (writing the changed pages) dominates, and while the
+// database is unreachable records cannot be kept at all. With a journal
+// (LogConfig.JournalDir), Append writes the record to the node's journal
+// file, one write(2) of a checksummed entry, and returns; the writer then
+// moves records into the database in large batches, retrying for as long
+// as the database fails. The journal is exactly as durable as a SQLite
+// commit in WAL mode with synchronous=NORMAL (both survive a crash of the
+// process, neither a loss of power before the operating system wrote its
+// cache).
+//
+// Each entry has a journal number (jseq), increasing by one per record of
+// the node. The transaction that inserts a batch also stores the batch's
+// highest jseq in the node's head row (journal_seq), so after a crash the
+// entries above it, and only those, are inserted again: nothing is lost
+// and nothing is logged twice. Entries live in segment files named after
+// their first jseq; a segment is deleted once every entry in it is in the
+// database, and a new one begins past journalSegmentBytes. A torn entry at
+// the end of the last segment (a crash in the middle of a write) is cut
+// off; a damaged entry elsewhere stops the reading of that segment, which
+// is kept aside (renamed .damaged) for the operator, and logged.
+//
+// One process per node name and directory: the journal takes an exclusive
+// lock (flock) on <node>.lock and a second process gets an error.
+
+// journalSegmentBytes is the size past which a new segment begins;
+// journalRestartBytes the size past which a segment all in the database
+// is replaced by a new one (variables for tests).
+var journalSegmentBytes, journalRestartBytes int64 = 64 << 20, 1 << 20
+
+// maxJournalEntry bounds one entry (a record with logged bodies included).
+const maxJournalEntry = 64 << 20
+
+type journal struct {
+	dir, node string
+	lock      *os.File
+
+	mu    sync.Mutex // appends, rotation and deletion
+	f     *os.File   // current segment
+	first uint64     // its first jseq
+	size  int64
+	seq   uint64   // last jseq written
+	old   []uint64 // earlier segments' first jseqs, ascending
+	buf   []byte
+}
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// journalEntry is a record read back from the journal.
+type journalEntry struct {
+	jseq uint64
+	rec  Record
+}
+
+// openJournal locks and reads the node's journal in dir: it returns the
+// entries above committed (the database's journal_seq), in order, and a
+// journal that appends after them.
+func openJournal(dir, node string, committed uint64, logf func(msg string, args ...any)) (*journal, []journalEntry, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("message log journal: %w", err)
+	}
+	base := journalBase(node)
+	lock, err := os.OpenFile(filepath.Join(dir, base+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("message log journal: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, nil, fmt.Errorf("message log journal %s: another process writes the journal of node %q (%w)", dir, node, err)
+	}
+	j := &journal{dir: dir, node: node, lock: lock, seq: committed}
+	firsts, err := j.segments()
+	if err != nil {
+		j.close()
+		return nil, nil, err
+	}
+	var out []journalEntry
+	for _, first := range firsts {
+		entries, end, rerr := readSegment(j.path(first), first)
+		for _, e := range entries {
+			if e.jseq > j.seq {
+				j.seq = e.jseq
+			}
+			if e.jseq > committed {
+				out = append(out, e)
+			}
+		}
+		switch {
+		case rerr == nil:
+		case errors.Is(rerr, errTornEntry):
+			// A crash in the middle of a write (or a failed write, after
+			// which a new segment began): cut the torn entry off.
+			if err := os.Truncate(j.path(first), end); err != nil {
+				j.close()
+				return nil, nil, fmt.Errorf("message log journal: %w", err)
+			}
+			logf("gateway: message log journal: cut a torn entry off the end", "segment", j.path(first), "at", end)
+		default:
+			damaged := j.path(first) + ".damaged"
+			_ = os.Rename(j.path(first), damaged)
+			logf("gateway: message log journal: damaged segment kept aside; the records after the damage are not in the log", "segment", damaged, "err", rerr, "read", len(entries))
+			continue
+		}
+		j.old = append(j.old, first)
+	}
+	if err := j.startSegment(); err != nil {
+		j.close()
+		return nil, nil, err
+	}
+	j.committed(committed)
+	return j, out, nil
+}
+
+// journalBase is the file name stem of node's files: its name with
+// anything but letters, digits, dot, dash and underscore replaced.
+func journalBase(node string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, node)
+}
+
+func (j *journal) path(first uint64) string {
+	return filepath.Join(j.dir, fmt.Sprintf("%s.%020d.journal", journalBase(j.node), first))
+}
+
+// segments lists the first jseqs of the node's segment files, ascending.
+func (j *journal) segments() ([]uint64, error) {
+	names, err := filepath.Glob(filepath.Join(j.dir, journalBase(j.node)+".*.journal"))
+	if err != nil {
+		return nil, err
+	}
+	var firsts []uint64
+	for _, n := range names {
+		mid := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(n), journalBase(j.node)+"."), ".journal")
+		if v, err := strconv.ParseUint(mid, 10, 64); err == nil && len(mid) == 20 {
+			firsts = append(firsts, v)
+		}
+	}
+	sort.Slice(firsts, func(a, b int) bool { return firsts[a] < firsts[b] })
+	return firsts, nil
+}
+
+// startSegment opens a new segment for the entries after j.seq.
+func (j *journal) startSegment() error {
+	if j.f != nil {
+		if err := j.f.Close(); err != nil {
+			return fmt.Errorf("message log journal: %w", err)
+		}
+		j.old = append(j.old, j.first)
+		j.f = nil
+	}
+	first := j.seq + 1
+	f, err := os.OpenFile(j.path(first), os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("message log journal: %w", err)
+	}
+	if len(j.old) > 0 && j.old[len(j.old)-1] == first {
+		j.old = j.old[:len(j.old)-1] // an empty segment of the same name, replaced
+	}
+	j.f, j.first, j.size = f, first, 0
+	return nil
+}
+
+// append writes rec as the next entry and returns its jseq. The caller
+// holds j.mu.
+func (j *journal) append(rec *Record) (uint64, error) {
+	if j.f == nil {
+		return 0, errors.New("message log journal closed")
+	}
+	jseq := j.seq + 1
+	b := j.buf[:0]
+	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0) // length, checksum
+	b = binary.BigEndian.AppendUint64(b, jseq)
+	b = appendJournalRecord(b, rec)
+	if len(b)-8 > maxJournalEntry {
+		return 0, fmt.Errorf("message log journal: record of %d bytes is too large", len(b))
+	}
+	binary.BigEndian.PutUint32(b[0:4], uint32(len(b)-8))
+	binary.BigEndian.PutUint32(b[4:8], crc32.Checksum(b[8:], crcTable))
+	if _, err := j.f.Write(b); err != nil {
+		// The entry may be partly written: begin a new segment so that no
+		// later entry follows a torn one.
+		if serr := j.startSegment(); serr != nil {
+			j.f = nil
+		}
+		return 0, fmt.Errorf("message log journal: %w", err)
+	}
+	if cap(b) <= 1<<20 {
+		j.buf = b[:0]
+	}
+	j.seq = jseq
+	j.size += int64(len(b))
+	if j.size >= journalSegmentBytes {
+		if err := j.startSegment(); err != nil {
+			return jseq, nil // the entry is written; the next append reports the failure
+		}
+	}
+	return jseq, nil
+}
+
+// committed notes that every entry up to jseq is in the database: it
+// deletes the segments holding only such entries, and starts afresh when
+// the current one holds only such entries and has grown.
+func (j *journal) committed(jseq uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for len(j.old) > 0 {
+		next := j.first
+		if len(j.old) > 1 {
+			next = j.old[1]
+		}
+		if next-1 > jseq {
+			break
+		}
+		_ = os.Remove(j.path(j.old[0]))
+		j.old = j.old[1:]
+	}
+	if j.f != nil && jseq >= j.seq && j.size >= journalRestartBytes {
+		_ = j.startSegment()
+		if len(j.old) > 0 {
+			_ = os.Remove(j.path(j.old[len(j.old)-1]))
+			j.old = j.old[:len(j.old)-1]
+		}
+	}
+}
+
+func (j *journal) close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var err error
+	if j.f != nil {
+		err = j.f.Close()
+		j.f = nil
+	}
+	if j.lock != nil {
+		_ = syscall.Flock(int(j.lock.Fd()), syscall.LOCK_UN)
+		j.lock.Close()
+		j.lock = nil
+	}
+	return err
+}
+
+var errTornEntry = errors.New("torn entry")
+
+// readSegment reads the entries of a segment whose first jseq is first;
+// end is the offset after the last whole entry. A segment that ends inside
+// an entry returns errTornEntry; a damaged entry another error.
+func readSegment(path string, first uint64) (entries []journalEntry, end int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	var head [8]byte
+	want := first
+	for {
+		if _, err := io.ReadFull(f, head[:]); err != nil {
+			if err == io.EOF {
+				return entries, end, nil
+			}
+			return entries, end, errTornEntry
+		}
+		n := binary.BigEndian.Uint32(head[0:4])
+		if n < 8 || n > maxJournalEntry {
+			return entries, end, fmt.Errorf("entry at %d: length %d", end, n)
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(f, body); err != nil {
+			return entries, end, errTornEntry
+		}
+		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(head[4:8]) {
+			return entries, end, fmt.Errorf("entry at %d: checksum mismatch", end)
+		}
+		jseq := binary.BigEndian.Uint64(body[:8])
+		if jseq != want {
+			return entries, end, fmt.Errorf("entry at %d: number %d, want %d", end, jseq, want)
+		}
+		rec, err := readJournalRecord(body[8:])
+		if err != nil {
+			return entries, end, fmt.Errorf("entry at %d: %w", end, err)
+		}
+		entries = append(entries, journalEntry{jseq: jseq, rec: rec})
+		end += int64(8 + n)
+		want++
+	}
+}
+
+// appendJournalRecord encodes the fields Append receives (not the chain:
+// the writer chains records as it inserts them).
+func appendJournalRecord(b []byte, r *Record) []byte {
+	b = binary.AppendVarint(b, r.At.UnixNano())
+	b = binary.AppendVarint(b, r.DoneAt.UnixNano())
+	for _, s := range [...]string{r.Client, r.Service, r.MessageID, r.RequestID, r.UserID, r.Issue, r.Method, r.Path, r.ErrorType,
+		r.RequestHash, r.ResponseHash, r.RequestBody, r.ResponseBody} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, int64(r.Status))
+	b = binary.AppendVarint(b, r.RequestBytes)
+	b = binary.AppendVarint(b, r.ResponseBytes)
+	return b
+}
+
+func readJournalRecord(b []byte) (Record, error) {
+	var r Record
+	bad := errors.New("malformed record")
+	varint := func() int64 {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			b = nil
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	at, done := varint(), varint()
+	for _, p := range [...]*string{&r.Client, &r.Service, &r.MessageID, &r.RequestID, &r.UserID, &r.Issue, &r.Method, &r.Path, &r.ErrorType,
+		&r.RequestHash, &r.ResponseHash, &r.RequestBody, &r.ResponseBody} {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return Record{}, bad
+		}
+		*p = string(b[n : n+int(l)])
+		b = b[n+int(l):]
+	}
+	if b == nil {
+		return Record{}, bad
+	}
+	r.Status = int(varint())
+	r.RequestBytes = varint()
+	r.ResponseBytes = varint()
+	if b == nil || len(b) != 0 {
+		return Record{}, bad
+	}
+	r.At, r.DoneAt = time.Unix(0, at).UTC(), time.Unix(0, done).UTC()
+	return r, nil
+}
+
+// journalQueue bounds the records held in memory between the journal and
+// the database; past it, Append waits for the database.
+const journalQueue = 1 << 16
+
+// journalLinger is how long the writer gathers records for one batch
+// once the first has arrived (nobody waits for the commit).
+const journalLinger = 20 * time.Millisecond
+
+func journalMigrations() []db.Migration {
+	return []db.Migration{{Module: "gateway", Version: 8, Name: "message log journal", Up: `
+ALTER TABLE gateway_msglog_head ADD COLUMN journal_seq BIGINT NOT NULL DEFAULT 0;
+`}}
+}
+
+// journalCommitted reads the highest journal number the database holds
+// for node.
+func journalCommitted(ctx context.Context, d *db.DB, node string) (uint64, error) {
+	var n int64
+	err := d.Read().QueryRowContext(ctx, `SELECT journal_seq FROM gateway_msglog_head WHERE node = $1`, node).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("message log journal: %w", err)
+	}
+	return uint64(n), nil
+}
+
+// appendJournal writes rec to the journal and queues it for the database.
+func (l *MessageLog) appendJournal(rec Record) error {
+	l.j.mu.Lock()
+	defer l.j.mu.Unlock()
+	jseq, err := l.j.append(&rec)
+	if err != nil {
+		return err
+	}
+	p := pendingPool.Get().(*pending)
+	p.rec, p.jseq = rec, jseq
+	// Queued under the journal's lock: the writer sees the records in
+	// journal order, so the journal_seq it stores covers all before it.
+	l.in <- p
+	return nil
+}
+
+// writeRecovered moves into the database the journal's records that were
+// not there at start.
+func (l *MessageLog) writeRecovered(ctx context.Context) {
+	rec := l.recovered
+	l.recovered = nil
+	for len(rec) > 0 {
+		n := min(len(rec), l.cfg.MaxBatch)
+		batch := make([]*pending, n)
+		for i := range batch {
+			batch[i] = &pending{rec: rec[i].rec, jseq: rec[i].jseq}
+		}
+		if !l.writeJournaled(ctx, batch) {
+			return // stopping: the rest stays in the journal
+		}
+		rec = rec[n:]
+	}
+}
+
+// linger adds to batch what arrives within journalLinger, up to MaxBatch.
+func (l *MessageLog) linger(ctx context.Context, batch []*pending) []*pending {
+	if len(batch) >= l.cfg.MaxBatch {
+		return batch
+	}
+	t := time.NewTimer(journalLinger)
+	defer t.Stop()
+	for len(batch) < l.cfg.MaxBatch {
+		select {
+		case p := <-l.in:
+			batch = append(batch, p)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
+// writeJournaled inserts a batch of journaled records, retrying while the
+// database fails (the records are safe in the journal meanwhile); it
+// reports false if it gave up because ctx ended, the records then staying
+// in the journal for the next start.
+func (l *MessageLog) writeJournaled(ctx context.Context, batch []*pending) bool {
+	wait := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := l.insert(context.WithoutCancel(ctx), batch)
+		if err == nil {
+			break
+		}
+		l.headOK = false // the head may be what failed: read it again
+		l.jstat.Lock()
+		if l.jfailSince.IsZero() {
+			l.jfailSince = l.cfg.Now()
+		}
+		l.jlastErr = err.Error()
+		l.jstat.Unlock()
+		if attempt == 1 || attempt%50 == 0 {
+			l.cfg.Logger.Error("gateway: message log: records wait in the journal for the database", "records", len(batch), "attempt", attempt, "err", err)
+		}
+		if ctx.Err() != nil && attempt >= 3 {
+			return false
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+	l.records.Add(int64(len(batch)))
+	l.commits.Add(1)
+	l.jstat.Lock()
+	l.jcommitted, l.jfailSince, l.jlastErr = batch[len(batch)-1].jseq, time.Time{}, ""
+	l.jstat.Unlock()
+	l.j.committed(batch[len(batch)-1].jseq)
+	for _, p := range batch {
+		p.rec, p.jseq = Record{}, 0
+		pendingPool.Put(p)
+	}
+	return true
+}
+
+// Close releases the journal without moving what it holds into the
+// database (that stays for the next start); Run does it when it returns.
+// Append fails afterwards. Without a journal Close does nothing.
+func (l *MessageLog) Close() error {
+	if l.j == nil {
+		return nil
+	}
+	return l.j.close()
+}
+
+// JournalStatus is the state of this node's message log journal, for the
+// status page: how many records of answered exchanges wait in it for the
+// database, and since when the database refuses them.
+type JournalStatus struct {
+	Enabled bool   `json:"enabled"`
+	Dir     string `json:"dir,omitempty"`
+	// Waiting counts the records in the journal not yet in the database.
+	Waiting int64 `json:"waiting"`
+	// FailingSince is when the writer last began failing (zero: it is
+	// not); LastError says why.
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+}
+
+// JournalStatus reports the state of the journal.
+func (l *MessageLog) JournalStatus() JournalStatus {
+	if l == nil || l.j == nil {
+		return JournalStatus{}
+	}
+	l.jstat.Lock()
+	defer l.jstat.Unlock()
+	l.j.mu.Lock()
+	written := l.j.seq
+	l.j.mu.Unlock()
+	st := JournalStatus{Enabled: true, Dir: l.j.dir, FailingSince: l.jfailSince, LastError: l.jlastErr}
+	if written > l.jcommitted {
+		st.Waiting = int64(written - l.jcommitted)
+	}
+	return st
+}
