@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -99,7 +100,12 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		dc := gateway.DoctorConfig{DB: d, PollInterval: s.Poll}
+		dc := gateway.DoctorConfig{DB: d, PollInterval: s.Poll, Node: s.Node, JournalDir: s.Journal}
+		if s.Journal == "" {
+			dc.JournalDir = filepath.Join(cfg.DataDir, "gateway-journal")
+		} else if s.Journal == "off" {
+			dc.JournalDir = ""
+		}
 		if s.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
 			if err != nil {

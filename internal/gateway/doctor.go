@@ -53,7 +53,11 @@ type DoctorConfig struct {
 	// TSA, when set, is asked for a test stamp (reachability, its
 	// certificate chain, its clock).
 	TSA *TSAConfig
-	Now func() time.Time
+	// JournalDir and Node, when set, name this node's message log
+	// journal: records waiting in it for the database, and damaged
+	// segments kept aside, are reported.
+	JournalDir, Node string
+	Now              func() time.Time
 }
 
 // Doctor checks what makes a gateway fail quietly: certificates (its own
@@ -180,6 +184,10 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		} else {
 			add("gateway nodes", OK, "%d up", live)
 		}
+	}
+	if cfg.JournalDir != "" && cfg.Node != "" {
+		st, h := journalHealth(ctx, cfg.DB, cfg.JournalDir, cfg.Node)
+		add("message log journal", h, "%s", st)
 	}
 	for _, p := range reg.Peers {
 		name := "peer " + p.Instance

@@ -530,3 +530,39 @@ func (l *MessageLog) JournalStatus() JournalStatus {
 	}
 	return st
 }
+
+// journalHealth reads node's journal in dir (without its lock: the node
+// may be running) for `congso gateway doctor`: the records in it that the
+// database lacks, and damaged segments kept aside.
+func journalHealth(ctx context.Context, d *db.DB, dir, node string) (string, Health) {
+	committed, err := journalCommitted(ctx, d, node)
+	if err != nil {
+		return err.Error(), Fail
+	}
+	damaged, _ := filepath.Glob(filepath.Join(dir, journalBase(node)+".*.journal.damaged"))
+	j := &journal{dir: dir, node: node}
+	firsts, err := j.segments()
+	if err != nil {
+		return err.Error(), Fail
+	}
+	var last uint64
+	if len(firsts) > 0 {
+		entries, _, _ := readSegment(j.path(firsts[len(firsts)-1]), firsts[len(firsts)-1])
+		if len(entries) > 0 {
+			last = entries[len(entries)-1].jseq
+		}
+	}
+	waiting := uint64(0)
+	if last > committed {
+		waiting = last - committed
+	}
+	switch {
+	case len(damaged) > 0:
+		return fmt.Sprintf("damaged segments kept aside (records after the damage are not in the log): %s", strings.Join(damaged, ", ")), Fail
+	case waiting > 0:
+		return fmt.Sprintf("%d records wait in %s for the database (normal for a moment under load; if it lasts, the status page says why)", waiting, dir), Warn
+	case len(firsts) == 0:
+		return fmt.Sprintf("empty (%s)", dir), OK
+	}
+	return fmt.Sprintf("every record is in the database (%s)", dir), OK
+}

@@ -415,3 +415,42 @@ func journalCrashChild(t *testing.T, dir string) {
 	}
 	wg.Wait()
 }
+
+// `congso gateway doctor` reports records waiting in a node's journal and
+// damaged segments.
+func TestDoctorReadsTheJournal(t *testing.T) {
+	d := sqliteDB(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	journalCheck := func() gateway.Check {
+		for _, c := range gateway.Doctor(ctx, gateway.DoctorConfig{DB: d, Node: "n1", JournalDir: dir}) {
+			if c.Name == "message log journal" {
+				return c
+			}
+		}
+		t.Fatal("no journal check")
+		return gateway.Check{}
+	}
+	if c := journalCheck(); c.Health != gateway.OK {
+		t.Fatalf("no journal yet: %+v", c)
+	}
+	ml := journaled(t, d, dir)
+	for i := 0; i < 7; i++ {
+		must(t, ml.Append(ctx, journalRecord(i)))
+	}
+	if c := journalCheck(); c.Health != gateway.Warn || !strings.HasPrefix(c.Detail, "7 records wait") {
+		t.Fatalf("7 records not in the database: %+v", c)
+	}
+	must(t, ml.Close())
+	ml = journaled(t, d, dir)
+	stop := run(ml)
+	waitRecords(t, d, 7)
+	stop()
+	if c := journalCheck(); c.Health != gateway.OK || !strings.Contains(c.Detail, "every record") {
+		t.Fatalf("all in the database: %+v", c)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "n1.00000000000000000001.journal.damaged"), []byte("x"), 0o600))
+	if c := journalCheck(); c.Health != gateway.Fail {
+		t.Fatalf("damaged segment: %+v", c)
+	}
+}
