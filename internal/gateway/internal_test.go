@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
@@ -59,4 +60,22 @@ func TestNewIDIsAUUIDv4(t *testing.T) {
 		}
 		seen[id] = true
 	}
+}
+
+// readRootPartStart never panics, and what it returns is exactly the
+// start of the message (it is sent on unchanged).
+func FuzzReadRootPartStart(f *testing.F) {
+	f.Add([]byte("--b\r\nContent-Type: text/xml\r\n\r\n<Envelope/>"), "b")
+	f.Add([]byte("pre\r\n--b\r\nContent-Type: application/xop+xml; type=\"text/xml\"\r\nX: y\r\n\r\n"), "b")
+	f.Add([]byte("--b--\r\n"), "b")
+	f.Add([]byte("--b\r\nContent-Type: text/xml; charset=latin1\r\n\r\n"), "b")
+	f.Fuzz(func(t *testing.T, msg []byte, boundary string) {
+		if boundary == "" {
+			return
+		}
+		got, err := readRootPartStart(bufio.NewReaderSize(bytes.NewReader(msg), 16), boundary)
+		if err == nil && !bytes.HasPrefix(msg, got) {
+			t.Fatalf("returned %q, not a prefix of the message", got)
+		}
+	})
 }

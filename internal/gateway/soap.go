@@ -18,7 +18,9 @@ import (
 // The X-Road SOAP profile (message protocol 4.0) for legacy partners.
 //
 // A SOAP call is POST / (or POST /soap) with Content-Type text/xml and a
-// SOAP 1.1 envelope whose Header carries the X-Road fields. The runtime
+// SOAP 1.1 envelope whose Header carries the X-Road fields, or a
+// multipart/related message (attachments, or MTOM) whose first part is
+// that envelope. The runtime
 // reads the message only up to the end of that Header (at most
 // MaxSOAPHeaderBytes), maps the fields to a ClientID and a ServiceID, and
 // runs the REST profile's pipeline ([Runtime.call]): authentication (the
@@ -426,7 +428,8 @@ type soapBody struct {
 // client and runs the shared pipeline.
 func (rt *Runtime) serveSOAP(w *statusWriter, r *http.Request, snap *snapshot, ex *exchange) *Fault {
 	ex.soap = true
-	if f := soapContentType(r.Header.Get("Content-Type")); f != nil {
+	boundary, f := soapContentType(r.Header.Get("Content-Type"))
+	if f != nil {
 		return f
 	}
 	if r.ContentLength > rt.cfg.MaxBodyBytes {
@@ -440,9 +443,19 @@ func (rt *Runtime) serveSOAP(w *statusWriter, r *http.Request, snap *snapshot, e
 	// The body timeout covers the header too. A network deadline: wall time.
 	_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(time.Now().Add(rt.cfg.BodyTimeout))
 	br := bufio.NewReaderSize(r.Body, soapReadBuffer)
+	var parts []byte // multipart: what precedes the envelope
+	if boundary != "" {
+		var err error
+		if parts, err = readRootPartStart(br, boundary); err != nil {
+			return soapReadFault(r, err)
+		}
+	}
 	h, head, err := ReadSOAPHeader(br)
 	if err != nil {
 		return soapReadFault(r, err)
+	}
+	if parts != nil {
+		head = append(parts, head...)
 	}
 	ex.service, ex.messageID, ex.userID, ex.issue = h.Service, h.ID, h.UserID, h.Issue
 	if !h.Client.IsSubsystem() {
@@ -483,9 +496,12 @@ func soapReadFault(r *http.Request, err error) *Fault {
 	return fault(http.StatusBadRequest, FaultBadRequest, "the request body could not be read")
 }
 
-// soapContentType accepts text/xml (SOAP 1.1) in UTF-8.
-func soapContentType(ct string) *Fault {
-	bad := func(msg string) *Fault { return fault(http.StatusBadRequest, FaultBadRequest, msg) }
+// soapContentType accepts text/xml (SOAP 1.1) in UTF-8, and SOAP with
+// attachments: multipart/related whose root part is that envelope
+// (type text/xml) or its XOP form (MTOM: type application/xop+xml with
+// start-info text/xml); for those it returns the boundary.
+func soapContentType(ct string) (boundary string, f *Fault) {
+	bad := func(msg string) (string, *Fault) { return "", fault(http.StatusBadRequest, FaultBadRequest, msg) }
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return bad("a SOAP request needs Content-Type text/xml")
@@ -495,13 +511,92 @@ func soapContentType(ct string) *Fault {
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 			return bad("the SOAP message must be encoded in UTF-8")
 		}
-		return nil
+		return "", nil
 	case "multipart/related":
-		return bad("SOAP messages with attachments (multipart/related, MTOM) are not supported: send the envelope alone as text/xml")
+		typ := strings.ToLower(params["type"])
+		switch {
+		case params["boundary"] == "" || len(params["boundary"]) > 70:
+			return bad("multipart/related needs a boundary of 1 to 70 characters")
+		case typ == "text/xml":
+		case typ == "application/xop+xml" && strings.HasPrefix(strings.ToLower(params["start-info"]), "text/xml"):
+		default:
+			return bad("multipart/related SOAP messages need type text/xml (attachments) or application/xop+xml with start-info text/xml (MTOM)")
+		}
+		if params["start"] != "" {
+			return bad("multipart/related with a start parameter is not supported: put the envelope in the first part and leave start out")
+		}
+		return params["boundary"], nil
 	case "application/soap+xml":
 		return bad("SOAP 1.2 is not supported: send a SOAP 1.1 envelope as text/xml")
 	}
 	return bad("a SOAP request needs Content-Type text/xml, not " + clip(mt))
+}
+
+// readRootPartStart reads a multipart/related message up to its first
+// part's content (the SOAP envelope): the preamble, the first delimiter
+// and the part's header, which must say text/xml or application/xop+xml.
+// It returns the bytes read, to be sent on unchanged.
+func readRootPartStart(br *bufio.Reader, boundary string) ([]byte, error) {
+	var got []byte
+	line := func() (string, error) {
+		for {
+			b, err := br.ReadSlice('\n')
+			got = append(got, b...)
+			if len(got) > MaxSOAPHeaderBytes {
+				return "", fmt.Errorf("%w: the first part must begin within the first %d bytes", ErrSOAPHeaderTooLarge, MaxSOAPHeaderBytes)
+			}
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err != nil {
+				if err == io.EOF {
+					return "", badSOAP("the message ends before its first part")
+				}
+				return "", err
+			}
+			return strings.TrimRight(string(b), "\r\n"), nil
+		}
+	}
+	delim := "--" + boundary
+	for {
+		l, err := line()
+		if err != nil {
+			return nil, err
+		}
+		if strings.TrimRight(l, " \t") == delim {
+			break
+		}
+		if strings.HasPrefix(l, delim+"--") {
+			return nil, badSOAP("the multipart message has no part")
+		}
+	}
+	partType := ""
+	for {
+		l, err := line()
+		if err != nil {
+			return nil, err
+		}
+		if l == "" {
+			break
+		}
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			return nil, badSOAP("malformed header line in the first part")
+		}
+		if strings.EqualFold(strings.TrimSpace(k), "Content-Type") {
+			partType = strings.TrimSpace(v)
+		}
+	}
+	mt, params, err := mime.ParseMediaType(partType)
+	switch {
+	case err != nil:
+		return nil, badSOAP("the first part needs a Content-Type (text/xml, or application/xop+xml for MTOM)")
+	case mt != "text/xml" && mt != "application/xop+xml":
+		return nil, badSOAP("the first part must be the SOAP envelope (text/xml, or application/xop+xml for MTOM), not %s", clip(mt))
+	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
+		return nil, badSOAP("the SOAP message must be encoded in UTF-8")
+	}
+	return got, nil
 }
 
 // writeSOAPFault answers f as a SOAP 1.1 Fault in X-Road's form: HTTP 500,

@@ -295,7 +295,7 @@ func TestSOAPFaultsCarryXRoadCategories(t *testing.T) {
 		{"no Header", "tok-client", `<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body/></SOAP-ENV:Envelope>`, "", gateway.FaultBadRequest, false},
 		{"SOAP 1.2 envelope", "tok-client", strings.Replace(valid, "http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope", 1), "", gateway.FaultBadRequest, false},
 		{"SOAP 1.2 content type", "tok-client", valid, "application/soap+xml", gateway.FaultBadRequest, false},
-		{"attachments", "tok-client", valid, `multipart/related; type="text/xml"; boundary=x`, gateway.FaultBadRequest, false},
+		{"multipart without its boundary", "tok-client", valid, `multipart/related; type="text/xml"; boundary=x`, gateway.FaultBadRequest, false},
 		{"DTD", "tok-client", `<!DOCTYPE x [<!ENTITY e "e">]>` + valid[strings.Index(valid, "<SOAP-ENV:Envelope"):], "", gateway.FaultBadRequest, false},
 		{"header over 64 KiB", "tok-client", with(func(f *soapFields) { f.Extra = "<pad>" + strings.Repeat("x", 70<<10) + "</pad>" }), "", gateway.FaultBodyTooLarge, false},
 		{"REST service", "tok-client", with(func(f *soapFields) { f.Service = svcID + "/v1" }), "", gateway.FaultBadRequest, true},
@@ -678,3 +678,74 @@ func TestReadSOAPHeaderStopsAtHeaderEnd(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("read past the header") }
+
+// integration "Wire and identity model": SOAP with attachments (a scanned
+// document beside the envelope) and MTOM pass through unchanged, byte for
+// byte, with their boundary; the X-Road header is read from the first part.
+func TestSOAPWithAttachmentsPassesThrough(t *testing.T) {
+	var mu sync.Mutex
+	var gotCT string
+	var gotBody []byte
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		gotCT, gotBody = r.Header.Get("Content-Type"), b
+		mu.Unlock()
+		w.Header().Set("Content-Type", xmlUTF8)
+		w.Write([]byte(`<ok/>`))
+	}))
+	defer backend.Close()
+	d := sqliteDB(t)
+	n := startNode(t, d, nodeOpts{})
+	seedSOAP(t, n.mgr, backend.URL+"/ws/lltp")
+	pdf := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte{0, 0xff, '\r', '\n', '-', '-'}, 50000)...) // 300 KB, boundary-like bytes inside
+	env := soapEnvelope(okFields(), soapRequestBody)
+	multipart := func(rootType string) string {
+		return "preamble is ignored\r\n--MIME_b0und4ry\r\nContent-Type: " + rootType + "\r\nContent-ID: <root@congso>\r\n\r\n" + env +
+			"\r\n--MIME_b0und4ry\r\nContent-Type: application/pdf\r\nContent-ID: <giay-to-1>\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
+			string(pdf) + "\r\n--MIME_b0und4ry--\r\n"
+	}
+	cases := []struct{ name, ct, root string }{
+		{"attachments", `multipart/related; type="text/xml"; boundary=MIME_b0und4ry`, "text/xml; charset=UTF-8"},
+		{"MTOM", `multipart/related; type="application/xop+xml"; start-info="text/xml"; boundary=MIME_b0und4ry`, `application/xop+xml; charset=UTF-8; type="text/xml"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			msg := multipart(c.root)
+			resp := soapPost(t, n.srv.URL, "/", "tok-client", strings.NewReader(msg), c.ct)
+			body := readAll(t, resp)
+			if resp.StatusCode != 200 || body != "<ok/>" {
+				t.Fatalf("%d %s %s", resp.StatusCode, resp.Header.Get(gateway.HeaderError), body)
+			}
+			mu.Lock()
+			ct, got := gotCT, gotBody
+			mu.Unlock()
+			if ct != c.ct || !bytes.Equal(got, []byte(msg)) {
+				t.Fatalf("backend got %q and %d bytes (want %d, equal=%v)", ct, len(got), len(msg), bytes.Equal(got, []byte(msg)))
+			}
+			rec, ok := recordByRequestID(t, d, resp.Header.Get(gateway.HeaderRequestID))
+			sum := sha256.Sum256([]byte(msg))
+			if !ok || rec.MessageID != "soap-msg-1" || rec.Issue != okFields().Issue || rec.RequestBytes != int64(len(msg)) || rec.RequestHash != hex.EncodeToString(sum[:]) {
+				t.Fatalf("record %+v", rec)
+			}
+		})
+	}
+
+	refused := []struct{ name, ct, msg, want string }{
+		{"no boundary", `multipart/related; type="text/xml"`, multipart("text/xml"), "boundary"},
+		{"other root type", `multipart/related; type="application/json"; boundary=MIME_b0und4ry`, multipart("text/xml"), "type text/xml"},
+		{"start parameter", `multipart/related; type="text/xml"; start="<root@congso>"; boundary=MIME_b0und4ry`, multipart("text/xml"), "start"},
+		{"first part not the envelope", `multipart/related; type="text/xml"; boundary=MIME_b0und4ry`, multipart("application/pdf"), "first part must be the SOAP envelope"},
+		{"no part", `multipart/related; type="text/xml"; boundary=MIME_b0und4ry`, "--MIME_b0und4ry--\r\n", "no part"},
+		{"ends early", `multipart/related; type="text/xml"; boundary=MIME_b0und4ry`, "--MIME_b0und4ry\r\nContent-Type: text/xml\r\n", "ends before"},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			resp := soapPost(t, n.srv.URL, "/", "tok-client", strings.NewReader(c.msg), c.ct)
+			body := readAll(t, resp)
+			if resp.StatusCode != 500 || resp.Header.Get(gateway.HeaderError) != gateway.FaultBadRequest || !strings.Contains(body, c.want) {
+				t.Fatalf("%d %s %s", resp.StatusCode, resp.Header.Get(gateway.HeaderError), body)
+			}
+		})
+	}
+}
