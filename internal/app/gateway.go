@@ -331,11 +331,16 @@ func (a *App) serveGateway(ctx context.Context) error {
 		MaxHeaderBytes: 64 << 10, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ProtocolError: gateway.ProtocolError, Logger: a.Log}
 	a.Log.Info("gateway listening", "addr", ln.Addr().String(), "tls", a.gatewayTLS != nil)
+	// The runtime (registry polls, the message log's writer) stops only
+	// after the server: the exchanges still running at shutdown append
+	// their records to a log that is still there.
+	rctx, stopRuntime := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRuntime()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := a.GatewayRuntime.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		if err := a.GatewayRuntime.Run(rctx); err != nil && !errors.Is(err, context.Canceled) {
 			a.Log.Error("gateway runtime stopped", "err", err)
 		}
 	}()
@@ -348,6 +353,7 @@ func (a *App) serveGateway(ctx context.Context) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
+	stopRuntime()
 	wg.Wait()
 	if errors.Is(err, h1.ErrServerClosed) {
 		err = nil

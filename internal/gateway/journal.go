@@ -193,8 +193,13 @@ func (j *journal) startSegment() error {
 // append writes rec as the next entry and returns its jseq. The caller
 // holds j.mu.
 func (j *journal) append(rec *Record) (uint64, error) {
-	if j.f == nil {
+	if j.lock == nil {
 		return 0, errors.New("message log journal closed")
+	}
+	if j.f == nil { // the last segment failed: try a new one
+		if err := j.startSegment(); err != nil {
+			return 0, err
+		}
 	}
 	jseq := j.seq + 1
 	b := j.buf[:0]
@@ -209,9 +214,7 @@ func (j *journal) append(rec *Record) (uint64, error) {
 	if _, err := j.f.Write(b); err != nil {
 		// The entry may be partly written: begin a new segment so that no
 		// later entry follows a torn one.
-		if serr := j.startSegment(); serr != nil {
-			j.f = nil
-		}
+		_ = j.startSegment() // on failure j.f stays nil: the next append tries again
 		return 0, fmt.Errorf("message log journal: %w", err)
 	}
 	if cap(b) <= 1<<20 {
@@ -366,8 +369,9 @@ func readJournalRecord(b []byte) (Record, error) {
 }
 
 // journalQueue bounds the records held in memory between the journal and
-// the database; past it, Append waits for the database.
-const journalQueue = 1 << 16
+// the database; past it, Append waits for the database (a variable for
+// tests).
+var journalQueue = 1 << 16
 
 // journalLinger is how long the writer gathers records for one batch
 // once the first has arrived (nobody waits for the commit).
@@ -395,16 +399,20 @@ func journalCommitted(ctx context.Context, d *db.DB, node string) (uint64, error
 
 // appendJournal writes rec to the journal and queues it for the database.
 func (l *MessageLog) appendJournal(rec Record) error {
+	// l.qmu keeps the queue in journal order, so the journal_seq the
+	// writer stores covers every record before it. The journal's own lock
+	// is not held while the queue is full: the writer takes it after each
+	// batch (committed).
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
 	l.j.mu.Lock()
-	defer l.j.mu.Unlock()
 	jseq, err := l.j.append(&rec)
+	l.j.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	p := pendingPool.Get().(*pending)
 	p.rec, p.jseq = rec, jseq
-	// Queued under the journal's lock: the writer sees the records in
-	// journal order, so the journal_seq it stores covers all before it.
 	l.in <- p
 	return nil
 }

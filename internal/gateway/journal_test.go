@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -453,4 +454,75 @@ func TestDoctorReadsTheJournal(t *testing.T) {
 	if c := journalCheck(); c.Health != gateway.Fail {
 		t.Fatalf("damaged segment: %+v", c)
 	}
+}
+
+// With the database down longer than the queue in memory holds, Append
+// waits (it does not drop or deadlock), and everything lands once the
+// database is back; a node stopped meanwhile stops promptly and leaves
+// the rest in its journal for the next start.
+func TestJournalFullQueueAndStopDuringAnOutage(t *testing.T) {
+	defer gateway.SetJournalQueue(4)()
+	d := sqliteDB(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	ml := journaled(t, d, dir)
+	stop := run(ml)
+	must(t, ml.Append(ctx, journalRecord(0)))
+	waitRecords(t, d, 1)
+	_, err := d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog RENAME TO gateway_msglog_away`)
+	must(t, err)
+	for i := 1; i <= 10; i++ { // the writer takes these and retries them
+		must(t, ml.Append(ctx, journalRecord(i)))
+	}
+	for deadline := time.Now().Add(10 * time.Second); ml.JournalStatus().FailingSince.IsZero(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer does not fail")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	var appended atomic.Int32
+	for i := 11; i <= 30; i++ { // more than the queue holds: these wait
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); must(t, ml.Append(ctx, journalRecord(i))); appended.Add(1) }(i)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := appended.Load(); n == 20 {
+		t.Fatalf("all 20 appends returned with a queue of 4 and the database down")
+	}
+	status := make(chan gateway.JournalStatus)
+	go func() { status <- ml.JournalStatus() }()
+	select { // the status page still answers
+	case st := <-status:
+		if st.Waiting < 14 {
+			t.Fatalf("status during the outage: %+v", st)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("JournalStatus blocked while appends wait for the queue")
+	}
+	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_away RENAME TO gateway_msglog`)
+	must(t, err)
+	wg.Wait()
+	waitRecords(t, d, 31)
+
+	// Down again, and the node stops: Run returns, the records stay in
+	// the journal and arrive with the next start.
+	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog RENAME TO gateway_msglog_away`)
+	must(t, err)
+	for i := 31; i < 34; i++ {
+		must(t, ml.Append(ctx, journalRecord(i)))
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return while the database was down")
+	}
+	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_away RENAME TO gateway_msglog`)
+	must(t, err)
+	ml = journaled(t, d, dir)
+	stop = run(ml)
+	defer stop()
+	waitRecords(t, d, 34)
 }

@@ -331,6 +331,7 @@ type MessageLog struct {
 	// not yet in the database at start, written first by Run.
 	j         *journal
 	recovered []journalEntry
+	qmu       sync.Mutex // orders journal appends and their queueing
 	// The writer's progress, for JournalStatus.
 	jstat      sync.Mutex
 	jcommitted uint64
@@ -466,6 +467,14 @@ func (l *MessageLog) Run(ctx context.Context) {
 				batch = l.drain(batch[:0])
 				if len(batch) == 0 {
 					break
+				}
+				if l.j != nil {
+					// A few tries, not forever: what is left stays in
+					// the journal for the next start.
+					if !l.writeJournaled(ctx, batch) {
+						break
+					}
+					continue
 				}
 				l.write(bg, batch)
 			}

@@ -226,15 +226,20 @@ func serveGateway(args []string) error {
 	if *std {
 		srv = &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
 	}
+	// The runtime (and the log's writer) stops after the server, as in
+	// congso serve.
+	rctx, stopRuntime := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); rt.Run(ctx) }()
+	go func() { defer wg.Done(); rt.Run(rctx) }()
 	go func() { <-ctx.Done(); srv.Close() }()
 	fmt.Println("ready")
-	if err := srv.Serve(ln); err != http.ErrServerClosed {
+	err = srv.Serve(ln)
+	stopRuntime()
+	wg.Wait()
+	if err != http.ErrServerClosed {
 		return err
 	}
-	wg.Wait()
 	if ml != nil {
 		st := ml.Stats()
 		fmt.Fprintf(os.Stderr, "message log: %d records in %d commits\n", st.Records, st.Commits)
