@@ -426,7 +426,12 @@ func (l *MessageLog) writeRecovered(ctx context.Context) {
 		n := min(len(rec), l.cfg.MaxBatch)
 		batch := make([]*pending, n)
 		for i := range batch {
-			batch[i] = &pending{rec: rec[i].rec, jseq: rec[i].jseq}
+			// From the pool, which writeJournaled returns them to: a
+			// pending made here would lack the done channel an Append
+			// without a journal waits on.
+			p := pendingPool.Get().(*pending)
+			p.rec, p.jseq = rec[i].rec, rec[i].jseq
+			batch[i] = p
 		}
 		if !l.writeJournaled(ctx, batch) {
 			return // stopping: the rest stays in the journal

@@ -526,3 +526,49 @@ func TestJournalFullQueueAndStopDuringAnOutage(t *testing.T) {
 	defer stop()
 	waitRecords(t, d, 34)
 }
+
+// Records recovered from a journal go through the same pool as every
+// Append: a log without a journal in the same process must not pick up a
+// pending that lacks what it waits on (it hung forever once).
+func TestJournalRecoveryLeavesThePoolSound(t *testing.T) {
+	d := sqliteDB(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	ml := journaled(t, d, dir)
+	for i := 0; i < 200; i++ {
+		must(t, ml.Append(ctx, journalRecord(i)))
+	}
+	must(t, ml.Close())
+	ml = journaled(t, d, dir)
+	stop := run(ml)
+	waitRecords(t, d, 200)
+	stop()
+
+	plain, err := gateway.NewMessageLog(sqliteDB(t), gateway.LogConfig{Node: "n2", Key: testKey, SignInterval: time.Hour})
+	must(t, err)
+	rctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { plain.Run(rctx); close(stopped) }()
+	defer func() {
+		cancel()
+		select { // a writer stuck on a broken pending never returns
+		case <-stopped:
+		case <-time.After(5 * time.Second):
+		}
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for i := 0; i < 200; i++ {
+			wg.Add(1)
+			go func(i int) { defer wg.Done(); must(t, plain.Append(ctx, journalRecord(i))) }(i)
+		}
+		wg.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Append without a journal hangs after a journal's recovery")
+	}
+}
