@@ -418,8 +418,9 @@ func (l *MessageLog) appendJournal(rec Record) error {
 }
 
 // writeRecovered moves into the database the journal's records that were
-// not there at start.
-func (l *MessageLog) writeRecovered(ctx context.Context) {
+// not there at start; false if it gave up because ctx ended (nothing
+// later may then be written).
+func (l *MessageLog) writeRecovered(ctx context.Context) bool {
 	rec := l.recovered
 	l.recovered = nil
 	for len(rec) > 0 {
@@ -434,10 +435,11 @@ func (l *MessageLog) writeRecovered(ctx context.Context) {
 			batch[i] = p
 		}
 		if !l.writeJournaled(ctx, batch) {
-			return // stopping: the rest stays in the journal
+			return false // stopping: the rest stays in the journal
 		}
 		rec = rec[n:]
 	}
+	return true
 }
 
 // linger adds to batch what arrives within journalLinger, up to MaxBatch.

@@ -446,7 +446,9 @@ func (l *MessageLog) Run(ctx context.Context) {
 	}
 	if l.j != nil {
 		defer l.j.close()
-		l.writeRecovered(ctx)
+		if !l.writeRecovered(ctx) {
+			return // stopped with the database down: all stays in the journal
+		}
 	}
 	t := time.NewTicker(l.cfg.SignInterval)
 	defer t.Stop()
@@ -494,6 +496,13 @@ func (l *MessageLog) Run(ctx context.Context) {
 			if l.j != nil {
 				// Nobody waits for this commit: gather a large batch.
 				batch = l.linger(ctx, batch)
+				if !l.writeJournaled(ctx, batch) {
+					// Stopped with the database down. No later record may
+					// reach the database before these (the journal_seq
+					// stored would skip them at the next start).
+					return
+				}
+				continue
 			}
 			l.write(ctx, batch)
 		}
@@ -514,10 +523,6 @@ func (l *MessageLog) drain(batch []*pending) []*pending {
 }
 
 func (l *MessageLog) write(ctx context.Context, batch []*pending) {
-	if l.j != nil {
-		l.writeJournaled(ctx, batch)
-		return
-	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if err = l.insert(context.WithoutCancel(ctx), batch); err == nil {
