@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/congso/congso/internal/platform/db"
@@ -90,7 +89,7 @@ func openJournal(dir, node string, committed uint64, logf func(msg string, args 
 	if err != nil {
 		return nil, nil, fmt.Errorf("message log journal: %w", err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(lock); err != nil {
 		lock.Close()
 		return nil, nil, fmt.Errorf("message log journal %s: another process writes the journal of node %q (%w)", dir, node, err)
 	}
@@ -265,7 +264,7 @@ func (j *journal) close() error {
 		j.f = nil
 	}
 	if j.lock != nil {
-		_ = syscall.Flock(int(j.lock.Fd()), syscall.LOCK_UN)
+		unlockFile(j.lock)
 		j.lock.Close()
 		j.lock = nil
 	}
