@@ -73,7 +73,7 @@ func FuzzReadRootPartStart(f *testing.F) {
 		if boundary == "" {
 			return
 		}
-		got, err := readRootPartStart(bufio.NewReaderSize(bytes.NewReader(msg), 16), boundary)
+		got, err := readRootPartStart(bufio.NewReaderSize(bytes.NewReader(msg), 16), boundary, "")
 		if err == nil && !bytes.HasPrefix(msg, got) {
 			t.Fatalf("returned %q, not a prefix of the message", got)
 		}

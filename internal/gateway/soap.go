@@ -428,7 +428,7 @@ type soapBody struct {
 // client and runs the shared pipeline.
 func (rt *Runtime) serveSOAP(w *statusWriter, r *http.Request, snap *snapshot, ex *exchange) *Fault {
 	ex.soap = true
-	boundary, f := soapContentType(r.Header.Get("Content-Type"))
+	boundary, start, f := soapContentType(r.Header.Get("Content-Type"))
 	if f != nil {
 		return f
 	}
@@ -446,7 +446,7 @@ func (rt *Runtime) serveSOAP(w *statusWriter, r *http.Request, snap *snapshot, e
 	var parts []byte // multipart: what precedes the envelope
 	if boundary != "" {
 		var err error
-		if parts, err = readRootPartStart(br, boundary); err != nil {
+		if parts, err = readRootPartStart(br, boundary, start); err != nil {
 			return soapReadFault(r, err)
 		}
 	}
@@ -499,9 +499,12 @@ func soapReadFault(r *http.Request, err error) *Fault {
 // soapContentType accepts text/xml (SOAP 1.1) in UTF-8, and SOAP with
 // attachments: multipart/related whose root part is that envelope
 // (type text/xml) or its XOP form (MTOM: type application/xop+xml with
-// start-info text/xml); for those it returns the boundary.
-func soapContentType(ct string) (boundary string, f *Fault) {
-	bad := func(msg string) (string, *Fault) { return "", fault(http.StatusBadRequest, FaultBadRequest, msg) }
+// start-info text/xml); for those it returns the boundary and the root
+// part's Content-ID if the start parameter names it.
+func soapContentType(ct string) (boundary, start string, f *Fault) {
+	bad := func(msg string) (string, string, *Fault) {
+		return "", "", fault(http.StatusBadRequest, FaultBadRequest, msg)
+	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return bad("a SOAP request needs Content-Type text/xml")
@@ -511,7 +514,7 @@ func soapContentType(ct string) (boundary string, f *Fault) {
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 			return bad("the SOAP message must be encoded in UTF-8")
 		}
-		return "", nil
+		return "", "", nil
 	case "multipart/related":
 		typ := strings.ToLower(params["type"])
 		switch {
@@ -522,10 +525,7 @@ func soapContentType(ct string) (boundary string, f *Fault) {
 		default:
 			return bad("multipart/related SOAP messages need type text/xml (attachments) or application/xop+xml with start-info text/xml (MTOM)")
 		}
-		if params["start"] != "" {
-			return bad("multipart/related with a start parameter is not supported: put the envelope in the first part and leave start out")
-		}
-		return params["boundary"], nil
+		return params["boundary"], params["start"], nil
 	case "application/soap+xml":
 		return bad("SOAP 1.2 is not supported: send a SOAP 1.1 envelope as text/xml")
 	}
@@ -534,9 +534,11 @@ func soapContentType(ct string) (boundary string, f *Fault) {
 
 // readRootPartStart reads a multipart/related message up to its first
 // part's content (the SOAP envelope): the preamble, the first delimiter
-// and the part's header, which must say text/xml or application/xop+xml.
-// It returns the bytes read, to be sent on unchanged.
-func readRootPartStart(br *bufio.Reader, boundary string) ([]byte, error) {
+// and the part's header, which must say text/xml or application/xop+xml
+// and, when start is set, carry that Content-ID (the root part comes
+// first, as SOAP stacks send it). It returns the bytes read, to be sent on
+// unchanged.
+func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error) {
 	var got []byte
 	line := func() (string, error) {
 		for {
@@ -570,7 +572,7 @@ func readRootPartStart(br *bufio.Reader, boundary string) ([]byte, error) {
 			return nil, badSOAP("the multipart message has no part")
 		}
 	}
-	partType := ""
+	partType, partID := "", ""
 	for {
 		l, err := line()
 		if err != nil {
@@ -583,12 +585,17 @@ func readRootPartStart(br *bufio.Reader, boundary string) ([]byte, error) {
 		if !ok {
 			return nil, badSOAP("malformed header line in the first part")
 		}
-		if strings.EqualFold(strings.TrimSpace(k), "Content-Type") {
+		switch k = strings.TrimSpace(k); {
+		case strings.EqualFold(k, "Content-Type"):
 			partType = strings.TrimSpace(v)
+		case strings.EqualFold(k, "Content-ID"):
+			partID = strings.TrimSpace(v)
 		}
 	}
 	mt, params, err := mime.ParseMediaType(partType)
 	switch {
+	case start != "" && strings.Trim(partID, "<>") != strings.Trim(start, "<>"):
+		return nil, badSOAP("the first part (Content-ID %s) is not the start part %s: put the envelope first", clip(partID), clip(start))
 	case err != nil:
 		return nil, badSOAP("the first part needs a Content-Type (text/xml, or application/xop+xml for MTOM)")
 	case mt != "text/xml" && mt != "application/xop+xml":
