@@ -168,12 +168,41 @@ func (h *Handlers) postSubscription(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusCreated, s)
 }
 
+// deadLetterPage is the default and the most dead letters one API call
+// returns.
+const deadLetterPage, maxDeadLetterPage = 500, 5000
+
+// getDeadLetters lists dead letters, oldest first, a page at a time:
+// ?subscription=ID (default all), ?after=DELIVERY (the next_after of the
+// previous page), ?limit=N (500, at most 5,000).
 func (h *Handlers) getDeadLetters(w http.ResponseWriter, r *http.Request) {
-	out, err := h.cfg.PubSub.DeadLetters(r.Context())
+	q := r.URL.Query()
+	num := func(name string, def int64) (int64, bool) {
+		s := q.Get(name)
+		if s == "" {
+			return def, true
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil && n >= 0
+	}
+	sub, ok1 := num("subscription", 0)
+	after, ok2 := num("after", 0)
+	limit, ok3 := num("limit", deadLetterPage)
+	if !ok1 || !ok2 || !ok3 || limit == 0 || limit > maxDeadLetterPage {
+		h.fail(w, r, fmt.Errorf("%w: subscription and after are non-negative integers, limit 1 to %d", ErrInvalid, maxDeadLetterPage))
+		return
+	}
+	out, err := h.cfg.PubSub.DeadLettersAfter(r.Context(), sub, after, int(limit)+1)
+	resp := map[string]any{}
+	if len(out) > int(limit) {
+		out = out[:limit]
+		resp["next_after"] = out[len(out)-1].DeliveryID
+	}
 	if out == nil {
 		out = []DeadLetter{}
 	}
-	h.respond(w, r, err, map[string]any{"items": out})
+	resp["items"] = out
+	h.respond(w, r, err, resp)
 }
 
 func pathID(r *http.Request) (int64, error) {

@@ -643,12 +643,18 @@ func (ps *PubSub) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 // DeadLettersOf lists the dead letters of one subscription (0: of all), the
 // oldest first, at most limit of them (0: all).
 func (ps *PubSub) DeadLettersOf(ctx context.Context, subscription int64, limit int) ([]DeadLetter, error) {
+	return ps.DeadLettersAfter(ctx, subscription, 0, limit)
+}
+
+// DeadLettersAfter is DeadLettersOf from the dead letter after delivery
+// after on (a page: pass the last DeliveryID of the previous one).
+func (ps *PubSub) DeadLettersAfter(ctx context.Context, subscription, after int64, limit int) ([]DeadLetter, error) {
 	q := `SELECT d.id, d.event_id, d.subscription_id, d.attempts, d.last_error, s.topic, s.subscriber, e.published_at, d.failed_at
 FROM gateway_deliveries d JOIN gateway_subscriptions s ON s.id = d.subscription_id JOIN gateway_events e ON e.id = d.event_id
-WHERE d.state = 'dead' AND ($1 = 0 OR d.subscription_id = $1) ORDER BY d.id`
-	args := []any{subscription}
+WHERE d.state = 'dead' AND ($1 = 0 OR d.subscription_id = $1) AND d.id > $2 ORDER BY d.id`
+	args := []any{subscription, after}
 	if limit > 0 {
-		q += ` LIMIT $2`
+		q += ` LIMIT $3`
 		args = append(args, limit)
 	}
 	rows, err := ps.db.Read().QueryContext(ctx, q, args...)

@@ -31,9 +31,13 @@ type pubsubView struct {
 	Subs    []SubscriptionStatus
 	Dead    []DeadLetter
 	// DeadFor is the subscription whose dead letters are listed (0: all);
-	// DeadMore says the list was cut at pubsubDeadLimit.
+	// DeadAfter the delivery after which the list begins (a later page);
+	// DeadMore says the list was cut at pubsubDeadLimit, DeadNext is then
+	// where the next page begins.
 	DeadFor   int64
+	DeadAfter int64
 	DeadMore  bool
+	DeadNext  int64
 	DeadLimit int
 	// Fields are the forms' fields (key FORM.NAME) with values and errors.
 	Fields map[string]regField
@@ -78,6 +82,9 @@ func (h *Handlers) pubsubPage(w http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("subscription"); s != "" {
 		v.DeadFor, _ = strconv.ParseInt(s, 10, 64)
 	}
+	if s := r.URL.Query().Get("after"); s != "" {
+		v.DeadAfter, _ = strconv.ParseInt(s, 10, 64)
+	}
 	h.renderPubsub(w, r, http.StatusOK, v, nil)
 }
 
@@ -91,7 +98,7 @@ func (h *Handlers) renderPubsub(w http.ResponseWriter, r *http.Request, status i
 		var err error
 		if v.Topics, err = ps.Topics(r.Context()); err == nil {
 			if v.Subs, err = ps.Subscriptions(r.Context(), ""); err == nil {
-				v.Dead, err = ps.DeadLettersOf(r.Context(), v.DeadFor, pubsubDeadLimit+1)
+				v.Dead, err = ps.DeadLettersAfter(r.Context(), v.DeadFor, v.DeadAfter, pubsubDeadLimit+1)
 			}
 		}
 		if err != nil {
@@ -100,6 +107,7 @@ func (h *Handlers) renderPubsub(w http.ResponseWriter, r *http.Request, status i
 		}
 		if len(v.Dead) > pubsubDeadLimit {
 			v.Dead, v.DeadMore = v.Dead[:pubsubDeadLimit], true
+			v.DeadNext = v.Dead[len(v.Dead)-1].DeliveryID
 		}
 	}
 	var topics []string

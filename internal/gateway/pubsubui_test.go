@@ -605,3 +605,84 @@ func TestPubSubPageRotatesSecret(t *testing.T) {
 		}
 	})
 }
+
+// More dead letters than one page holds: the page and the API walk them
+// a page at a time, oldest first, none twice, none left out.
+func TestPubSubDeadLettersPaged(t *testing.T) {
+	dbtest.Each(t, psMigrations(), func(t *testing.T, d *db.DB) {
+		e := newPSEnv(t, d)
+		sub := e.subscribeForm(t)
+		e.hook.set(e.hook.secret, true)
+		const n = 205
+		for i := 0; i < n; i++ {
+			e.publish(t, fmt.Sprintf("k%d", i), fmt.Sprintf(`{"ho_so":"H57-%d"}`, i))
+		}
+		for tries := 0; tries < 100 && len(e.subs(t)) > 0 && e.subs(t)[0].Dead < n; tries++ {
+			for e.deliver(t) > 0 {
+			}
+			e.advance(time.Minute)
+		}
+		if s := e.subs(t)[0]; s.Dead != n {
+			t.Fatalf("dead letters: %+v", s)
+		}
+		rowRe := regexp.MustCompile(`<tr id="dead-(\d+)">`)
+		nextRe := regexp.MustCompile(`<a href="(/admin/gateway/pubsub\?subscription=\d+&amp;after=\d+)#dead-h" rel="next">`)
+		seen := map[string]bool{}
+		target := fmt.Sprintf("/admin/gateway/pubsub?subscription=%d", sub)
+		for pages := 1; ; pages++ {
+			b := page(e.mux, target, true, "", nil).Body.String()
+			rows := rowRe.FindAllStringSubmatch(b, -1)
+			for _, r := range rows {
+				if seen[r[1]] {
+					t.Fatalf("dead letter %s on two pages", r[1])
+				}
+				seen[r[1]] = true
+			}
+			next := nextRe.FindStringSubmatch(b)
+			if next == nil {
+				if pages != 2 || len(rows) != n-200 || !strings.Contains(b, "Những thư lỗi đầu tiên") {
+					t.Fatalf("last page %d: %d rows", pages, len(rows))
+				}
+				break
+			}
+			if len(rows) != 200 || pages > 2 {
+				t.Fatalf("page %d: %d rows", pages, len(rows))
+			}
+			target = strings.ReplaceAll(next[1], "&amp;", "&")
+		}
+		if len(seen) != n {
+			t.Fatalf("%d dead letters seen over the pages, want %d", len(seen), n)
+		}
+
+		// The API: pages of 100, then the rest.
+		var all []int64
+		after := ""
+		for {
+			w := do(e.mux, "GET", "/api/v1/gateway/dead-letters?limit=100"+after, "admin", true, "", "")
+			var resp struct {
+				Items []struct {
+					DeliveryID int64 `json:"delivery_id"`
+				} `json:"items"`
+				NextAfter int64 `json:"next_after"`
+			}
+			if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &resp) != nil {
+				t.Fatalf("API: %d %s", w.Code, w.Body)
+			}
+			for _, it := range resp.Items {
+				all = append(all, it.DeliveryID)
+			}
+			if resp.NextAfter == 0 {
+				break
+			}
+			after = fmt.Sprintf("&after=%d", resp.NextAfter)
+		}
+		if len(all) != n || !slices.IsSorted(all) || slices.Compact(slices.Clone(all))[n-1] != all[n-1] {
+			t.Fatalf("API pages: %d ids, sorted=%v", len(all), slices.IsSorted(all))
+		}
+		for _, bad := range []string{"?limit=0", "?limit=6000", "?after=-1", "?subscription=x"} {
+			if w := do(e.mux, "GET", "/api/v1/gateway/dead-letters"+bad, "admin", true, "", ""); w.Code != 422 {
+				t.Errorf("%s: %d %s", bad, w.Code, w.Body)
+			}
+		}
+	})
+}
