@@ -20,17 +20,52 @@ import (
 	"github.com/congso/congso/internal/gateway"
 )
 
-// issueOCSP is issue with the CA's OCSP responder named in the certificate.
-func (ca *testCA) issueOCSP(t testing.TB, cn, responder string) tls.Certificate {
+// issueClient returns a client certificate for cn, valid for 20 hours,
+// shaped by with (the CA's OCSP responder or CRL distribution point).
+func (ca *testCA) issueClient(t testing.TB, cn string, with func(*x509.Certificate)) tls.Certificate {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	serial++
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(20 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		OCSPServer: []string{responder}}
+		NotAfter: time.Now().Add(20 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	with(tpl)
 	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.cert, &key.PublicKey, ca.key)
 	must(t, err)
 	leaf, _ := x509.ParseCertificate(der)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// issueOCSP is issueClient with the CA's OCSP responder named.
+func (ca *testCA) issueOCSP(t testing.TB, cn, responder string) tls.Certificate {
+	return ca.issueClient(t, cn, func(c *x509.Certificate) { c.OCSPServer = []string{responder} })
+}
+
+// certStatusNode starts a node behind TLS that takes client certificates
+// of ca, with certs registered to client, the fail-closed svcID and a
+// fail-open service (returned) on backend; get calls svc with cert and
+// returns the status, the X-Road-Error and the body.
+func certStatusNode(t *testing.T, ca *testCA, now func() time.Time, backend string, certs ...tls.Certificate) (open string, get func(cert tls.Certificate, svc string) (int, string, string)) {
+	d := sqliteDB(t)
+	n := startNode(t, d, nodeOpts{now: now, cfg: func(c *gateway.Config) { c.ClientCAs = ca.pool }})
+	seed(t, n.mgr, backend)
+	ctx := context.Background()
+	for _, c := range certs {
+		must(t, n.mgr.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: gateway.Fingerprint(c.Leaf), Owner: client, Subject: c.Leaf.Subject.String(), NotAfter: c.Leaf.NotAfter}))
+	}
+	svc := sid(provider + "/tra-cuu")
+	must(t, n.mgr.PutService(ctx, "admin", gateway.Service{ID: svc, Title: "Tra cứu", FailPolicy: gateway.FailOpen}))
+	must(t, n.mgr.PutVersion(ctx, "admin", sid(svc.String()+"/v1"), gateway.Version{BackendURL: backend}))
+	must(t, n.mgr.SetStatus(ctx, "admin", sid(svc.String()+"/v1"), gateway.Published, nil))
+	_, err := n.mgr.Grant(ctx, "admin", gateway.AccessRight{Client: client, Service: svc, LegalBasis: "test"})
+	must(t, err)
+	srv := serveGateway(t, n.rt, gateway.ServerTLSConfig(ca.issue(t, "gateway", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))))
+	t.Cleanup(srv.Close)
+	return svc.String(), func(cert tls.Certificate, svc string) (int, string, string) {
+		req, _ := http.NewRequest("GET", srv.URL+"/r1/"+svc+"/x", nil)
+		resp, err := tlsClient(ca, &cert).Do(req)
+		must(t, err)
+		body := readAll(t, resp)
+		return resp.StatusCode, resp.Header.Get(gateway.HeaderError), body
+	}
 }
 
 // integration: a client certificate revoked by its CA is refused once the
@@ -49,28 +84,7 @@ func TestClientCertificateStatusOCSP(t *testing.T) {
 	certA := ca.issueOCSP(t, "motcua-a", rsrv.URL)
 	certB := ca.issueOCSP(t, "motcua-b", rsrv.URL)
 
-	d := sqliteDB(t)
-	n := startNode(t, d, nodeOpts{now: now, cfg: func(c *gateway.Config) { c.ClientCAs = ca.pool }})
-	seed(t, n.mgr, backend.URL)
-	ctx := context.Background()
-	for _, c := range []tls.Certificate{certA, certB} {
-		must(t, n.mgr.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: gateway.Fingerprint(c.Leaf), Owner: client, Subject: c.Leaf.Subject.String(), NotAfter: c.Leaf.NotAfter}))
-	}
-	open := sid(provider + "/tra-cuu")
-	must(t, n.mgr.PutService(ctx, "admin", gateway.Service{ID: open, Title: "Tra cứu", FailPolicy: gateway.FailOpen}))
-	must(t, n.mgr.PutVersion(ctx, "admin", sid(open.String()+"/v1"), gateway.Version{BackendURL: backend.URL}))
-	must(t, n.mgr.SetStatus(ctx, "admin", sid(open.String()+"/v1"), gateway.Published, nil))
-	_, err := n.mgr.Grant(ctx, "admin", gateway.AccessRight{Client: client, Service: open, LegalBasis: "test"})
-	must(t, err)
-	srv := serveGateway(t, n.rt, gateway.ServerTLSConfig(ca.issue(t, "gateway", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))))
-	defer srv.Close()
-	get := func(cert tls.Certificate, svc string) (int, string, string) {
-		req, _ := http.NewRequest("GET", srv.URL+"/r1/"+svc+"/x", nil)
-		resp, err := tlsClient(ca, &cert).Do(req)
-		must(t, err)
-		body := readAll(t, resp)
-		return resp.StatusCode, resp.Header.Get(gateway.HeaderError), body
-	}
+	open, get := certStatusNode(t, ca, now, backend.URL, certA, certB)
 
 	if code, f, body := get(certA, svcID); code != 200 {
 		t.Fatalf("good certificate: %d %s %s", code, f, body)
@@ -94,11 +108,11 @@ func TestClientCertificateStatusOCSP(t *testing.T) {
 	if code, f, _ := get(certB, svcID); code != http.StatusServiceUnavailable || f != gateway.FaultCertStatus {
 		t.Fatalf("unknown status, fail-closed service: %d %s", code, f)
 	}
-	if code, f, _ := get(certB, open.String()); code != 200 {
+	if code, f, _ := get(certB, open); code != 200 {
 		t.Fatalf("unknown status, fail-open service: %d %s", code, f)
 	}
 	// A revoked certificate stays refused while the responder is down.
-	if code, _, _ := get(certA, open.String()); code != 401 {
+	if code, _, _ := get(certA, open); code != 401 {
 		t.Fatalf("revoked certificate while the responder is down: %d", code)
 	}
 	responder.Recover()
