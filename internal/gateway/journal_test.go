@@ -51,7 +51,7 @@ func waitRecords(t *testing.T, d *db.DB, n int) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var got int
-		must(t, d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_msglog WHERE node = 'n1'`).Scan(&got))
+		must(t, d.Read().QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(last_seq - first_seq + 1), 0) AS BIGINT) FROM gateway_msglog_pages WHERE node = 'n1'`).Scan(&got))
 		if got == n {
 			break
 		}
@@ -60,9 +60,13 @@ func waitRecords(t *testing.T, d *db.DB, n int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	var distinct int
-	must(t, d.Read().QueryRowContext(ctx, `SELECT COUNT(DISTINCT request_id) FROM gateway_msglog WHERE node = 'n1'`).Scan(&distinct))
-	if distinct != n {
+	recs, err := gateway.Records(ctx, d, "n1")
+	must(t, err)
+	ids := map[string]bool{}
+	for _, r := range recs {
+		ids[r.RequestID] = true
+	}
+	if distinct := len(ids); distinct != n {
 		t.Fatalf("%d distinct exchanges in %d records: some logged twice", distinct, n)
 	}
 	rep, err := gateway.VerifyDB(ctx, d, nil)
@@ -208,7 +212,7 @@ func TestJournalOutlivesADatabaseOutage(t *testing.T) {
 		defer stop()
 		must(t, ml.Append(ctx, journalRecord(0)))
 		waitRecords(t, d, 1)
-		_, err := d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog RENAME TO gateway_msglog_away`)
+		_, err := d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_pages RENAME TO gateway_msglog_away`)
 		must(t, err)
 		for i := 1; i <= 20; i++ {
 			must(t, ml.Append(ctx, journalRecord(i)))
@@ -224,7 +228,7 @@ func TestJournalOutlivesADatabaseOutage(t *testing.T) {
 		if st := ml.JournalStatus(); !st.Enabled || st.Waiting != 20 || !strings.Contains(st.LastError, "gateway_msglog") {
 			t.Fatalf("journal status during the outage: %+v", st)
 		}
-		_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_away RENAME TO gateway_msglog`)
+		_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_away RENAME TO gateway_msglog_pages`)
 		must(t, err)
 		waitRecords(t, d, 21)
 		deadline = time.Now().Add(10 * time.Second)
@@ -340,15 +344,12 @@ func TestJournalSurvivesKill(t *testing.T) {
 	stop := run(ml)
 	defer stop()
 	for {
-		rows, err := d.Read().QueryContext(ctx, `SELECT request_id FROM gateway_msglog WHERE node = 'n1'`)
+		recs, err := gateway.Records(ctx, d, "n1")
 		must(t, err)
 		seen := map[string]int{}
-		for rows.Next() {
-			var id string
-			must(t, rows.Scan(&id))
-			seen[id]++
+		for _, r := range recs {
+			seen[r.RequestID]++
 		}
-		rows.Close()
 		missing := 0
 		for id := range acked {
 			if seen[id] == 0 {
@@ -469,7 +470,7 @@ func TestJournalFullQueueAndStopDuringAnOutage(t *testing.T) {
 	stop := run(ml)
 	must(t, ml.Append(ctx, journalRecord(0)))
 	waitRecords(t, d, 1)
-	_, err := d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog RENAME TO gateway_msglog_away`)
+	_, err := d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_pages RENAME TO gateway_msglog_away`)
 	must(t, err)
 	for i := 1; i <= 10; i++ { // the writer takes these and retries them
 		must(t, ml.Append(ctx, journalRecord(i)))
@@ -500,14 +501,14 @@ func TestJournalFullQueueAndStopDuringAnOutage(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("JournalStatus blocked while appends wait for the queue")
 	}
-	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_away RENAME TO gateway_msglog`)
+	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_away RENAME TO gateway_msglog_pages`)
 	must(t, err)
 	wg.Wait()
 	waitRecords(t, d, 31)
 
 	// Down again, and the node stops: Run returns, the records stay in
 	// the journal and arrive with the next start.
-	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog RENAME TO gateway_msglog_away`)
+	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_pages RENAME TO gateway_msglog_away`)
 	must(t, err)
 	for i := 31; i < 34; i++ {
 		must(t, ml.Append(ctx, journalRecord(i)))
@@ -519,7 +520,7 @@ func TestJournalFullQueueAndStopDuringAnOutage(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return while the database was down")
 	}
-	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_away RENAME TO gateway_msglog`)
+	_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_msglog_away RENAME TO gateway_msglog_pages`)
 	must(t, err)
 	ml = journaled(t, d, dir)
 	stop = run(ml)

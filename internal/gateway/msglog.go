@@ -20,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -323,7 +324,16 @@ type MessageLog struct {
 	headOK   bool
 	headSeq  int64
 	headHash string
-	args     []any // reused INSERT arguments (writer goroutine)
+	recs     []*Record  // reused by insert (writer goroutine)
+	pw       pageWriter // its buffers
+
+	// The hashes of the records written since the last batch signed, in
+	// order from leavesFrom, so that signing need not read them back (it
+	// does when they do not cover what is to sign: after a restart, or
+	// records written by another process as this node).
+	lmu        sync.Mutex
+	leaves     []string
+	leavesFrom int64
 
 	stamp *stamper // nil: no time-stamping
 
@@ -602,29 +612,52 @@ func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 				return fmt.Errorf("message log head: %w", err)
 			}
 		}
-		for rest := batch; len(rest) > 0; {
-			n := l.insertChunk(len(rest))
-			args := l.args[:0]
-			for _, p := range rest[:n] {
-				r := &p.rec
-				args = append(args, r.Node, r.Seq, r.At, r.DoneAt, r.Client, r.Service, r.MessageID, r.RequestID, r.UserID, r.Issue,
-					r.Method, r.Path, r.Status, r.ErrorType, r.RequestBytes, r.ResponseBytes, r.RequestHash, r.ResponseHash, r.RequestBody, r.ResponseBody,
-					r.PrevHash, r.Hash, r.DoneAt.Sub(r.At).Microseconds())
-			}
-			l.args = args
-			if _, err := tx.ExecContext(ctx, insertRecords[tx.Dialect][n], args...); err != nil {
-				return fmt.Errorf("message log insert %d–%d: %w", rest[0].rec.Seq, rest[n-1].rec.Seq, err)
-			}
-			rest = rest[n:]
+		recs := l.recs[:0]
+		for _, p := range batch {
+			recs = append(recs, &p.rec)
 		}
-		return nil
+		l.recs = recs
+		return writePages(ctx, tx, recs, &l.pw)
 	})
-	clear(l.args[:cap(l.args)]) // do not keep the records' strings alive
+	if err == nil {
+		l.lmu.Lock()
+		if first := batch[0].rec.Seq; len(l.leaves) == 0 || l.leavesFrom+int64(len(l.leaves)) != first {
+			l.leaves, l.leavesFrom = l.leaves[:0], first
+		}
+		for _, p := range batch {
+			l.leaves = append(l.leaves, p.rec.Hash)
+		}
+		l.lmu.Unlock()
+	}
+	clear(l.recs[:cap(l.recs)]) // do not keep the records alive
 	if err != nil {
 		return err
 	}
 	l.headOK, l.headSeq, l.headHash = true, newSeq, newHash
 	return nil
+}
+
+// cachedLeaves returns the hashes of records first..last if they are all
+// in memory.
+func (l *MessageLog) cachedLeaves(first, last int64) []string {
+	l.lmu.Lock()
+	defer l.lmu.Unlock()
+	if first < l.leavesFrom || last >= l.leavesFrom+int64(len(l.leaves)) {
+		return nil
+	}
+	return slices.Clone(l.leaves[first-l.leavesFrom : last-l.leavesFrom+1])
+}
+
+// signed forgets the hashes up to seq.
+func (l *MessageLog) signed(seq int64) {
+	l.lmu.Lock()
+	defer l.lmu.Unlock()
+	if k := seq - l.leavesFrom + 1; k > 0 {
+		k = min(k, int64(len(l.leaves)))
+		clear(l.leaves[:k])
+		l.leaves = append(l.leaves[:0], l.leaves[k:]...)
+		l.leavesFrom += k
+	}
 }
 
 // readHead reads (creating it if needed) the head of the node's chain,
@@ -648,69 +681,6 @@ func (l *MessageLog) readHead(ctx context.Context, tx *db.Tx) (int64, string, er
 
 var genesis = strings.Repeat("0", 64)
 
-// Multi-row INSERTs: a batch is cut into the largest row counts of its
-// engine's list that fit, so only these few statements exist (each
-// prepared once), and a big batch takes a handful of statements. The
-// SQLite driver matches each bound parameter against every argument (by
-// name for $N, a string conversion each), so SQLite statements use
-// anonymous ? parameters and stay smaller: their binding cost grows with
-// the square of the parameter count.
-var insertSizes = map[db.Dialect][]int{db.SQLite: {8, 2, 1}, db.Postgres: {64, 16, 4, 1}}
-
-func (l *MessageLog) insertChunk(n int) int {
-	for _, s := range insertSizes[l.db.Dialect()] {
-		if n >= s {
-			return s
-		}
-	}
-	return 1
-}
-
-const msglogColumns = 23
-
-// insertRecords holds the INSERT statement of each engine and row count.
-var insertRecords = func() map[db.Dialect]map[int]string {
-	out := map[db.Dialect]map[int]string{}
-	for dialect, sizes := range insertSizes {
-		m := map[int]string{}
-		for _, n := range sizes {
-			var b strings.Builder
-			if dialect == db.SQLite {
-				// OR FAIL: a failing row stops the statement without
-				// undoing the rows before it, so SQLite keeps no statement
-				// journal for the multi-row INSERT; the error still fails
-				// the whole transaction.
-				b.WriteString("INSERT OR FAIL")
-			} else {
-				b.WriteString("INSERT")
-			}
-			b.WriteString(` INTO gateway_msglog (node, seq, at, done_at, client, service, message_id, request_id, user_id, issue,
-	method, path, status, error_type, request_bytes, response_bytes, request_hash, response_hash, request_body, response_body, prev_hash, hash, duration_us)
-VALUES `)
-			for i := 0; i < n; i++ {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteByte('(')
-				for c := 0; c < msglogColumns; c++ {
-					if c > 0 {
-						b.WriteString(", ")
-					}
-					if dialect == db.SQLite {
-						b.WriteByte('?')
-					} else {
-						b.WriteString("$" + strconv.Itoa(i*msglogColumns+c+1))
-					}
-				}
-				b.WriteByte(')')
-			}
-			m[n] = b.String()
-		}
-		out[dialect] = m
-	}
-	return out
-}()
-
 func (l *MessageLog) registerKey(ctx context.Context) error {
 	return l.db.Tx(ctx, func(tx *db.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_keys (key_id, algorithm, public_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING`,
@@ -721,7 +691,8 @@ func (l *MessageLog) registerKey(ctx context.Context) error {
 
 // Sign signs the node's records written since its last batch, if any.
 func (l *MessageLog) Sign(ctx context.Context) error {
-	return l.db.Tx(ctx, func(tx *db.Tx) error {
+	var signedTo int64
+	err := l.db.Tx(ctx, func(tx *db.Tx) error {
 		lock := ""
 		if tx.Dialect == db.Postgres {
 			lock = " FOR UPDATE"
@@ -731,20 +702,12 @@ func (l *MessageLog) Sign(ctx context.Context) error {
 		if err != nil || seq == signed {
 			return ignoreNoRows(err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT hash FROM gateway_msglog WHERE node = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`, l.cfg.Node, signed, seq)
-		if err != nil {
-			return err
-		}
-		var leaves []string
-		for rows.Next() {
-			var h string
-			if err := rows.Scan(&h); err != nil {
-				rows.Close()
+		leaves := l.cachedLeaves(signed+1, seq)
+		if leaves == nil {
+			if leaves, err = pageLeaves(ctx, tx, l.cfg.Node, signed+1, seq); err != nil {
 				return err
 			}
-			leaves = append(leaves, h)
 		}
-		rows.Close()
 		if int64(len(leaves)) != seq-signed {
 			return fmt.Errorf("message log of %s: %d records between %d and %d, want %d", l.cfg.Node, len(leaves), signed, seq, seq-signed)
 		}
@@ -760,8 +723,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, b.Node, b.FirstSeq, b.LastSeq, b.Root,
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET signed_seq = $1 WHERE node = $2`, seq, l.cfg.Node)
+		signedTo = seq
 		return err
 	})
+	if err == nil && signedTo > 0 {
+		l.signed(signedTo)
+	}
+	return err
 }
 
 func ignoreNoRows(err error) error {
@@ -824,78 +792,6 @@ func redactValue(v any, fields []string) any {
 	return v
 }
 
-// Filter selects records of the message log.
-type Filter struct {
-	Issue   string
-	Client  string
-	Service string // prefix of the service identifier
-	From    time.Time
-	To      time.Time
-	Limit   int
-}
-
-const selectRecord = `SELECT node, seq, at, done_at, client, service, message_id, request_id, user_id, issue, method, path, status, error_type,
-	request_bytes, response_bytes, request_hash, response_hash, request_body, response_body, prev_hash, hash FROM gateway_msglog`
-
-func scanRecord(s scanner) (Record, error) {
-	var r Record
-	err := s.Scan(&r.Node, &r.Seq, &r.At, &r.DoneAt, &r.Client, &r.Service, &r.MessageID, &r.RequestID, &r.UserID, &r.Issue,
-		&r.Method, &r.Path, &r.Status, &r.ErrorType, &r.RequestBytes, &r.ResponseBytes, &r.RequestHash, &r.ResponseHash,
-		&r.RequestBody, &r.ResponseBody, &r.PrevHash, &r.Hash)
-	r.At, r.DoneAt = r.At.UTC(), r.DoneAt.UTC()
-	return r, err
-}
-
-// Search lists records, newest first. A search by issue (dossier code) uses
-// its index; time ranges use the at index.
-func Search(ctx context.Context, d *db.DB, f Filter) ([]Record, error) {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
-	if f.Issue != "" {
-		add("issue = ?", f.Issue)
-	}
-	if f.Client != "" {
-		add("client = ?", f.Client)
-	}
-	if f.Service != "" {
-		add("(service = ? OR service LIKE ?)", f.Service)
-		args = append(args, strings.NewReplacer("%", `\%`, "_", `\_`).Replace(f.Service)+"/%")
-		where[len(where)-1] = strings.Replace(where[len(where)-1], "LIKE ?", "LIKE $"+strconv.Itoa(len(args))+` ESCAPE '\'`, 1)
-	}
-	if !f.From.IsZero() {
-		add("at >= ?", f.From.UTC())
-	}
-	if !f.To.IsZero() {
-		add("at < ?", f.To.UTC())
-	}
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 100
-	}
-	q := selectRecord
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY at DESC, node, seq DESC LIMIT " + strconv.Itoa(f.Limit)
-	rows, err := d.Read().QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("search message log: %w", err)
-	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("search message log: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
 // archive lines
 type archiveLine struct {
 	Kind   string   `json:"kind"`
@@ -936,22 +832,11 @@ func Export(ctx context.Context, d *db.DB, w io.Writer) error {
 	if err := enc.Encode(archiveLine{Kind: "header", Format: ArchiveFormat, Keys: keys}); err != nil {
 		return err
 	}
-	rows, err = d.Read().QueryContext(ctx, selectRecord+` ORDER BY node, seq`)
-	if err != nil {
+	if err := eachRecord(ctx, d, func(r *Record) error {
+		return enc.Encode(archiveLine{Kind: "record", Record: r})
+	}); err != nil {
 		return fmt.Errorf("export message log: %w", err)
 	}
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			rows.Close()
-			return fmt.Errorf("export message log: %w", err)
-		}
-		if err := enc.Encode(archiveLine{Kind: "record", Record: &r}); err != nil {
-			rows.Close()
-			return err
-		}
-	}
-	rows.Close()
 	rows, err = d.Read().QueryContext(ctx, `SELECT node, first_seq, last_seq, root, signed_at, key_id, algorithm, signature, tsa_token FROM gateway_msglog_batches ORDER BY node, first_seq`)
 	if err != nil {
 		return fmt.Errorf("export message log: %w", err)

@@ -55,15 +55,13 @@ func TestMessageLogVerifiesAndFindsTampering(t *testing.T) {
 			t.Fatalf("intact log: %+v", rep)
 		}
 		// Someone with database access changes one exchange's outcome.
-		_, err = d.Write().ExecContext(ctx, `UPDATE gateway_msglog SET status = 403 WHERE seq = 42`)
-		must(t, err)
+		must(t, gateway.TamperRecord(ctx, d, "n1", 42, func(r *gateway.Record) { r.Status = 403 }))
 		rep, _ = gateway.VerifyDB(ctx, d, nil)
 		if rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), "record 42: content does not match") {
 			t.Fatalf("altered record not found: %+v", rep.Problems)
 		}
 		// Recomputing the record's hash breaks the link to the next one and the batch root.
-		_, err = d.Write().ExecContext(ctx, `DELETE FROM gateway_msglog WHERE seq = 77`)
-		must(t, err)
+		must(t, gateway.DeleteRecord(ctx, d, "n1", 77))
 		rep, _ = gateway.VerifyDB(ctx, d, nil)
 		all := strings.Join(rep.Problems, "\n")
 		if !strings.Contains(all, "record 78 follows 76") {

@@ -9,7 +9,7 @@
 //	benchgw gateway -addr 127.0.0.1:9002 -backend http://127.0.0.1:9001 -data DIR [-cpuprofile F] [-log=false]
 //	benchgw goproxy -addr 127.0.0.1:9003 -backend http://127.0.0.1:9001 [-direct]
 //	benchgw load -url URL [-rate N] [-c 64] [-d 5s] [-H 'K: V']...
-//	benchgw msglog -data DIR [-d 3s] [-c 256] [-cpuprofile F]
+//	benchgw msglog -data DIR [-d 3s] [-c 256] [-issues 1] [-cpuprofile F]
 //
 // BENCH_DB=postgres://... runs the gateway and msglog on PostgreSQL (use
 // an empty schema, e.g. with &search_path=NAME).
@@ -357,6 +357,7 @@ func msglog(args []string) error {
 	c := fs.Int("c", 256, "concurrent writers")
 	dur := fs.Duration("d", 3*time.Second, "duration")
 	prof := fs.String("cpuprofile", "", "write a CPU profile of the appends here")
+	issues := fs.Int("issues", 1, "distinct dossier codes the records name, in turn (0: none)")
 	fs.Parse(args)
 	ctx := context.Background()
 	d, err := openDB(ctx, *dir)
@@ -384,14 +385,19 @@ func msglog(args []string) error {
 	start := time.Now()
 	end := start.Add(*dur)
 	var wg sync.WaitGroup
+	var seq atomic.Int64
 	for i := 0; i < *c; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) {
 				now := time.Now()
+				issue := ""
+				if *issues > 0 {
+					issue = fmt.Sprintf("000.00.01.H57-260101-%06d", seq.Add(1)%int64(*issues))
+				}
 				if err := ml.Append(ctx, gateway.Record{At: now, DoneAt: now, Client: "VN-BENCH/GOV/CLIENT/APP", Service: "VN-BENCH/GOV/PROVIDER/SYS/hoso/v1",
-					MessageID: "m", RequestID: "r", Issue: "000.00.01.H57-260101-0001", Method: "GET", Path: "/x", Status: 200,
+					MessageID: "m", RequestID: "r", Issue: issue, Method: "GET", Path: "/x", Status: 200,
 					RequestHash: strings.Repeat("a", 64), ResponseHash: strings.Repeat("b", 64)}); err == nil {
 					n.Add(1)
 				}
