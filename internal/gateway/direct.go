@@ -65,14 +65,19 @@ func (t *DirectTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !direct(r) {
 		return t.Fallback.RoundTrip(r)
 	}
-	host := r.URL.Host
+	return t.send(r.Context(), r.URL.Host, r, func(bw *bufio.Writer) error { return r.Write(bw) })
+}
+
+// send carries one request, written by write, to host (with or without
+// a port), and reads the answer to req (its Method and Close count).
+func (t *DirectTransport) send(ctx context.Context, host string, req *http.Request, write func(*bufio.Writer) error) (*http.Response, error) {
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		host = net.JoinHostPort(host, "80")
 	}
 	c, reused := t.get(host)
-	resp, err := t.exchange(r, host, c, reused)
-	if err != nil && reused && r.Context().Err() == nil && errors.Is(err, errStaleConn) {
-		resp, err = t.exchange(r, host, nil, false)
+	resp, err := t.exchange(ctx, req, write, host, c, reused)
+	if err != nil && reused && ctx.Err() == nil && errors.Is(err, errStaleConn) {
+		resp, err = t.exchange(ctx, req, write, host, nil, false)
 	}
 	return resp, err
 }
@@ -80,8 +85,7 @@ func (t *DirectTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // errStaleConn: the connection failed before any byte of the answer.
 var errStaleConn = errors.New("gateway: backend connection closed before answering")
 
-func (t *DirectTransport) exchange(r *http.Request, host string, c *directConn, reused bool) (*http.Response, error) {
-	ctx := r.Context()
+func (t *DirectTransport) exchange(ctx context.Context, r *http.Request, write func(*bufio.Writer) error, host string, c *directConn, reused bool) (*http.Response, error) {
 	if c == nil {
 		d := net.Dialer{Timeout: t.DialTimeout, KeepAlive: 30 * time.Second}
 		nc, err := d.DialContext(ctx, "tcp", host)
@@ -102,7 +106,7 @@ func (t *DirectTransport) exchange(r *http.Request, host string, c *directConn, 
 		}
 		return nil, err
 	}
-	if err := r.Write(c.bw); err != nil {
+	if err := write(c.bw); err != nil {
 		return fail(err, true)
 	}
 	if err := c.bw.Flush(); err != nil {

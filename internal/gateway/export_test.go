@@ -6,6 +6,17 @@ import (
 	"github.com/congso/congso/internal/platform/db"
 )
 
+// SetLeanRelay turns the relay of plain GET and HEAD calls on or off (off:
+// httputil.ReverseProxy carries them); the returned func restores it.
+func SetLeanRelay(on bool) (restore func()) {
+	old := leanRelay
+	leanRelay = on
+	return func() { leanRelay = old }
+}
+
+// Relayed counts the calls the lean relay carried.
+func Relayed() int64 { return relayed.Load() }
+
 // Records returns the records of node in the database, in order.
 func Records(ctx context.Context, d *db.DB, node string) ([]Record, error) {
 	var out []Record

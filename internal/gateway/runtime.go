@@ -290,7 +290,11 @@ type exchange struct {
 	respCap *capture
 	// clientGone: the client closed the connection before the answer.
 	clientGone atomic.Bool
-	clientCtx  context.Context
+	// abort: the answer was cut short; the connection is to be broken.
+	abort bool
+	// w writes the answer to the client (set by pass).
+	w         *statusWriter
+	clientCtx context.Context
 }
 
 type exchangeKey struct{}
@@ -301,10 +305,31 @@ func (rt *Runtime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newID()
 	ex := &exchange{rt: rt, start: rt.cfg.Now(), requestID: requestID}
 	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			// The answer was cut short (the service or the client failed
+			// in the middle of the body: http.ErrAbortHandler), or a bug:
+			// the exchange is logged as it went, then the server breaks
+			// the connection.
+			if ex.errType == "" {
+				ex.errType = FaultServiceFailed
+				if ex.clientGone.Load() || r.Context().Err() != nil {
+					ex.errType = FaultCanceled
+				}
+			}
+			rt.finish(r, ex, sw)
+			panic(v)
+		}
+	}()
 	if f := rt.serve(sw, r, ex); f != nil {
 		ex.fail(sw, f)
 	}
 	rt.finish(r, ex, sw)
+	if ex.abort {
+		// The answer was cut short: break the connection, so that the
+		// client cannot take what it got for the whole answer.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // fail answers f in the profile of the call and remembers it for the log.
@@ -532,10 +557,26 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 		ex.reqBody = newHashingReader(http.NoBody)
 		r.Body = http.NoBody
 	}
-	ex.clientCtx = r.Context()
+	ex.clientCtx, ex.w = r.Context(), w
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), exchangeKey{}, ex), timeout)
 	defer cancel()
-	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	if t, ok := rt.relayable(r, ex); ok {
+		rt.relay(w, r, ex, ctx, t)
+	} else {
+		rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	}
+	if ex.errType == "" && w.status != 0 {
+		// An answer begun and then cut short, on either side.
+		if w.werr != nil || ex.clientCtx.Err() != nil {
+			ex.clientGone.Store(true)
+			ex.errType, ex.abort = FaultCanceled, true
+		} else if h := ex.respHash; h != nil && h.err != nil && h.err != io.EOF {
+			rt.cfg.Logger.WarnContext(ctx, "gateway: answer cut short", "service", ex.service.String(), "request_id", ex.requestID, "err", h.err)
+			ex.errType, ex.abort = FaultServiceFailed, true
+			_ = http.NewResponseController(w).Flush() // what came, then the break
+			return false
+		}
+	}
 	if ex.clientGone.Load() {
 		return true
 	}
@@ -599,8 +640,19 @@ func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func (rt *Runtime) modifyResponse(resp *http.Response) error {
-	ex := resp.Request.Context().Value(exchangeKey{}).(*exchange)
+	rt.takeAnswer(resp.Request.Context().Value(exchangeKey{}).(*exchange), resp)
+	return nil
+}
+
+// takeAnswer sets the X-Road headers of the answer (dropping the ones the
+// backend may not set) and hashes its body on its way to the client.
+func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) {
 	h := resp.Header
+	if _, ok := h["Content-Type"]; !ok && ex.w != nil {
+		// The answer goes on untyped, as the service sent it: the server
+		// must not guess a type from its first bytes.
+		ex.w.Header()["Content-Type"] = nil
+	}
 	for _, k := range []string{HeaderRequestID, HeaderRequestHash, HeaderClient, HeaderService} {
 		h.Del(k)
 	}
@@ -624,11 +676,14 @@ func (rt *Runtime) modifyResponse(resp *http.Response) error {
 		ex.respHash.tap = ex.respCap
 	}
 	resp.Body = ex.respHash
-	return nil
 }
 
 func (rt *Runtime) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	ex := r.Context().Value(exchangeKey{}).(*exchange)
+	rt.callFailed(w, r.Context(), r.Context().Value(exchangeKey{}).(*exchange), err)
+}
+
+// callFailed answers the fault for a call that got no answer.
+func (rt *Runtime) callFailed(w http.ResponseWriter, ctx context.Context, ex *exchange, err error) {
 	var f *Fault
 	var mbe *http.MaxBytesError
 	var ne net.Error
@@ -650,7 +705,7 @@ func (rt *Runtime) proxyError(w http.ResponseWriter, r *http.Request, err error)
 		f = fault(http.StatusBadGateway, FaultServiceFailed, "the service could not be reached")
 	}
 	if f.Type != FaultCanceled {
-		rt.cfg.Logger.WarnContext(r.Context(), "gateway: call failed", "service", ex.service.String(), "request_id", ex.requestID, "err", err)
+		rt.cfg.Logger.WarnContext(ctx, "gateway: call failed", "service", ex.service.String(), "request_id", ex.requestID, "err", err)
 	}
 	ex.fail(w, f)
 }
@@ -709,6 +764,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	n      int64
+	werr   error // the first write that failed (the client is gone)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -724,6 +780,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.n += int64(n)
+	if err != nil && w.werr == nil {
+		w.werr = err
+	}
 	return n, err
 }
 
@@ -777,6 +836,15 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 }
 
 func (h *hashingReader) Close() error { return h.r.Close() }
+
+// fail records err as the reader's outcome unless it has one.
+func (h *hashingReader) fail(err error) {
+	h.mu.Lock()
+	if h.err == nil {
+		h.err = err
+	}
+	h.mu.Unlock()
+}
 
 func (h *hashingReader) done() bool {
 	h.mu.Lock()
