@@ -65,19 +65,22 @@ func (t *DirectTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !direct(r) {
 		return t.Fallback.RoundTrip(r)
 	}
-	return t.send(r.Context(), r.URL.Host, r, func(bw *bufio.Writer) error { return r.Write(bw) })
+	return t.send(r.Context(), time.Time{}, r.URL.Host, r, func(bw *bufio.Writer) error { return r.Write(bw) })
 }
 
 // send carries one request, written by write, to host (with or without
 // a port), and reads the answer to req (its Method and Close count).
-func (t *DirectTransport) send(ctx context.Context, host string, req *http.Request, write func(*bufio.Writer) error) (*http.Response, error) {
+// Cancelling ctx interrupts it at once; so does deadline, when set (on
+// the connection itself: cheaper than a context with a timer), up to
+// the end of the answer's body.
+func (t *DirectTransport) send(ctx context.Context, deadline time.Time, host string, req *http.Request, write func(*bufio.Writer) error) (*http.Response, error) {
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		host = net.JoinHostPort(host, "80")
 	}
 	c, reused := t.get(host)
-	resp, err := t.exchange(ctx, req, write, host, c, reused)
+	resp, err := t.exchange(ctx, deadline, req, write, host, c, reused)
 	if err != nil && reused && ctx.Err() == nil && errors.Is(err, errStaleConn) {
-		resp, err = t.exchange(ctx, req, write, host, nil, false)
+		resp, err = t.exchange(ctx, deadline, req, write, host, nil, false)
 	}
 	return resp, err
 }
@@ -85,14 +88,17 @@ func (t *DirectTransport) send(ctx context.Context, host string, req *http.Reque
 // errStaleConn: the connection failed before any byte of the answer.
 var errStaleConn = errors.New("gateway: backend connection closed before answering")
 
-func (t *DirectTransport) exchange(ctx context.Context, r *http.Request, write func(*bufio.Writer) error, host string, c *directConn, reused bool) (*http.Response, error) {
+func (t *DirectTransport) exchange(ctx context.Context, deadline time.Time, r *http.Request, write func(*bufio.Writer) error, host string, c *directConn, reused bool) (*http.Response, error) {
 	if c == nil {
-		d := net.Dialer{Timeout: t.DialTimeout, KeepAlive: 30 * time.Second}
+		d := net.Dialer{Timeout: t.DialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
 		nc, err := d.DialContext(ctx, "tcp", host)
 		if err != nil {
 			return nil, err
 		}
 		c = &directConn{c: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
+	}
+	if !deadline.IsZero() {
+		_ = c.c.SetDeadline(deadline)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
 	fail := func(err error, stale bool) (*http.Response, error) {
@@ -100,6 +106,9 @@ func (t *DirectTransport) exchange(ctx context.Context, r *http.Request, write f
 		c.c.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return nil, err // out of time: no second try
 		}
 		if stale && reused {
 			return nil, errors.Join(errStaleConn, err)
@@ -123,7 +132,8 @@ func (t *DirectTransport) exchange(ctx context.Context, r *http.Request, write f
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue // 1xx: the real answer follows
 		}
-		b := &directBody{rc: resp.Body, t: t, host: host, c: c, stop: stop, reuse: !resp.Close && !r.Close && resp.StatusCode != http.StatusSwitchingProtocols}
+		b := &directBody{rc: resp.Body, t: t, host: host, c: c, stop: stop, deadline: !deadline.IsZero(),
+			reuse: !resp.Close && !r.Close && resp.StatusCode != http.StatusSwitchingProtocols}
 		if resp.Body == http.NoBody {
 			b.eof = true
 		}
@@ -188,9 +198,11 @@ type directBody struct {
 	c     *directConn
 	stop  func() bool
 	reuse bool
-	eof   bool
-	done  bool
-	mu    sync.Mutex
+	// deadline: the exchange set one on the connection (undone for reuse).
+	deadline bool
+	eof      bool
+	done     bool
+	mu       sync.Mutex
 }
 
 func (b *directBody) Read(p []byte) (int, error) {
@@ -222,6 +234,9 @@ func (b *directBody) Close() error {
 	// stop reports false when the context was cancelled (the deadline is
 	// set on the connection): never reuse it then.
 	if b.stop() && reuse && err == nil && b.c.br.Buffered() == 0 {
+		if b.deadline {
+			_ = b.c.c.SetDeadline(time.Time{})
+		}
 		b.t.put(b.host, b.c)
 	} else {
 		b.c.c.Close()

@@ -23,11 +23,10 @@ type ClientID struct {
 
 // String writes the identifier in its slash form.
 func (c ClientID) String() string {
-	s := c.Instance + "/" + c.Class + "/" + c.Member
 	if c.Subsystem != "" {
-		s += "/" + c.Subsystem
+		return c.Instance + "/" + c.Class + "/" + c.Member + "/" + c.Subsystem // one allocation
 	}
-	return s
+	return c.Instance + "/" + c.Class + "/" + c.Member
 }
 
 // MemberID returns the member part of c (c without its subsystem).
@@ -47,11 +46,19 @@ type ServiceID struct {
 
 // String writes the identifier in its slash form, with the version if set.
 func (s ServiceID) String() string {
-	out := s.Provider.String() + "/" + s.Code
-	if s.Version != "" {
-		out += "/" + s.Version
+	p := s.Provider
+	var b strings.Builder // one allocation
+	b.Grow(len(p.Instance) + len(p.Class) + len(p.Member) + len(p.Subsystem) + len(s.Code) + len(s.Version) + 5)
+	for i, part := range [...]string{p.Instance, p.Class, p.Member, p.Subsystem, s.Code, s.Version} {
+		if part == "" && (i == 3 || i == 5) {
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(part)
 	}
-	return out
+	return b.String()
 }
 
 // Unversioned returns s without its version: the key of the service in the

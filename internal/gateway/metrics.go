@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +36,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
+var statusClasses = [...]string{1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
 func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes int64) {
 	svc := ex.us
 	if ex.svc == nil && !ex.peer {
@@ -46,7 +47,11 @@ func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes i
 	if ex.client.Instance == "" {
 		client = "unauthenticated"
 	}
-	m.requests.WithLabelValues(svc, client, strconv.Itoa(status/100)+"xx", ex.errType).Inc()
+	class := "other"
+	if c := status / 100; c >= 1 && c <= 5 {
+		class = statusClasses[c]
+	}
+	m.requests.WithLabelValues(svc, client, class, ex.errType).Inc()
 	m.duration.WithLabelValues(svc).Observe(d.Seconds())
 	if ex.reqBody != nil {
 		m.bytes.WithLabelValues(svc, "request").Add(float64(ex.reqBody.n))

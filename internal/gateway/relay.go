@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"mime"
@@ -11,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -75,7 +75,8 @@ var dropRequest = func() map[string]bool {
 	return m
 }()
 
-func (rt *Runtime) relay(w *statusWriter, r *http.Request, ex *exchange, ctx context.Context, t *DirectTransport) {
+func (rt *Runtime) relay(w *statusWriter, r *http.Request, ex *exchange, deadline time.Time, t *DirectTransport) {
+	ctx := r.Context()
 	// The request-target as rewrite and Request.Write make it.
 	raw := strings.TrimSuffix(ex.target.EscapedPath(), "/") + ex.path
 	p, _ := url.PathUnescape(raw)
@@ -125,7 +126,7 @@ func (rt *Runtime) relay(w *statusWriter, r *http.Request, ex *exchange, ctx con
 		req = headRequest
 	}
 	relayed.Add(1)
-	resp, err := t.send(ctx, host, req, write)
+	resp, err := t.send(ctx, deadline, host, req, write)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
 		rt.takeAnswer(ex, resp) // as ReverseProxy: the log holds the (empty) answer's hash
 		resp.Body.Close()

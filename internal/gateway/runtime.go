@@ -558,11 +558,15 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 		r.Body = http.NoBody
 	}
 	ex.clientCtx, ex.w = r.Context(), w
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), exchangeKey{}, ex), timeout)
-	defer cancel()
+	ctx := r.Context()
 	if t, ok := rt.relayable(r, ex); ok {
-		rt.relay(w, r, ex, ctx, t)
+		// The service's time limit is a deadline on the backend
+		// connection (wall clock, not cfg.Now).
+		rt.relay(w, r, ex, time.Now().Add(timeout), t)
 	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithValue(ctx, exchangeKey{}, ex), timeout)
+		defer cancel()
 		rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 	}
 	if ex.errType == "" && w.status != 0 {
@@ -653,21 +657,22 @@ func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) {
 		// must not guess a type from its first bytes.
 		ex.w.Header()["Content-Type"] = nil
 	}
-	for _, k := range []string{HeaderRequestID, HeaderRequestHash, HeaderClient, HeaderService} {
-		h.Del(k)
-	}
+	// The X-Road header names are canonical: no Del/Set canonicalizing.
+	delete(h, HeaderRequestHash)
+	delete(h, HeaderClient)
+	delete(h, HeaderService)
 	if ex.peer {
 		ex.errType = h.Get(HeaderError)
 	} else {
-		h.Del(HeaderError)
+		delete(h, HeaderError)
 	}
-	h.Set(HeaderRequestID, ex.requestID)
-	h.Set(HeaderID, ex.messageID)
+	h[HeaderRequestID] = []string{ex.requestID}
+	h[HeaderID] = []string{ex.messageID}
 	if ex.reqBody.done() {
 		if ex.reqBody.h == nil {
-			h.Set(HeaderRequestHash, emptySumB64)
+			h[HeaderRequestHash] = []string{emptySumB64}
 		} else {
-			h.Set(HeaderRequestHash, base64.StdEncoding.EncodeToString(ex.reqBody.sum()))
+			h[HeaderRequestHash] = []string{base64.StdEncoding.EncodeToString(ex.reqBody.sum())}
 		}
 	}
 	ex.respHash = newHashingReader(resp.Body)
