@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -14,7 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/congso/congso/internal/platform/db"
 )
@@ -27,7 +30,8 @@ import (
 // its fixed cost (writing the changed pages) dominates, and while the
 // database is unreachable records cannot be kept at all. With a journal
 // (LogConfig.JournalDir), Append writes the record to the node's journal
-// file, one write(2) of a checksummed entry, and returns; the writer then
+// file, a checksummed entry copied into the file's shared memory mapping
+// (one write(2) where there is no mmap), and returns; the writer then
 // moves records into the database in large batches, retrying for as long
 // as the database fails. The journal is exactly as durable as a SQLite
 // commit in WAL mode with synchronous=NORMAL (both survive a crash of the
@@ -47,11 +51,21 @@ import (
 //
 // One process per node name and directory: the journal takes an exclusive
 // lock (flock) on <node>.lock and a second process gets an error.
+//
+// A segment begins with journalMagic; each entry starts at a multiple of 8
+// bytes: a header of 8 bytes (length and CRC-32C of what follows, big
+// endian), the jseq, the record. Segments are allocated whole (fallocate)
+// and mapped; an append copies the entry's body into the mapping, then
+// stores its header with one atomic 8-byte store: a process that dies at
+// any point leaves either the whole entry or a header of zeros, which
+// ends the segment. Segments written before (no magic, no alignment,
+// written with write(2)) are still read.
+const journalMagic = "CGJRNL2\n"
 
 // journalSegmentBytes is the size past which a new segment begins;
 // journalRestartBytes the size past which a segment all in the database
 // is replaced by a new one (variables for tests).
-var journalSegmentBytes, journalRestartBytes int64 = 64 << 20, 1 << 20
+var journalSegmentBytes, journalRestartBytes int64 = 8 << 20, 4 << 20
 
 // maxJournalEntry bounds one entry (a record with logged bodies included).
 const maxJournalEntry = 64 << 20
@@ -62,10 +76,11 @@ type journal struct {
 
 	mu    sync.Mutex // appends, rotation and deletion
 	f     *os.File   // current segment
+	m     []byte     // its mapping (nil: written with write(2))
 	first uint64     // its first jseq
-	size  int64
-	seq   uint64   // last jseq written
-	old   []uint64 // earlier segments' first jseqs, ascending
+	size  int64      // bytes used
+	seq   uint64     // last jseq written
+	old   []uint64   // earlier segments' first jseqs, ascending
 	buf   []byte
 }
 
@@ -169,24 +184,56 @@ func (j *journal) segments() ([]uint64, error) {
 }
 
 // startSegment opens a new segment for the entries after j.seq.
-func (j *journal) startSegment() error {
+func (j *journal) startSegment() error { return j.startSegmentFor(0) }
+
+// startSegmentFor opens a new segment with room for an entry of need bytes.
+func (j *journal) startSegmentFor(need int64) error {
 	if j.f != nil {
-		if err := j.f.Close(); err != nil {
+		err := j.closeSegment()
+		j.old = append(j.old, j.first) // its entries are on disk either way
+		if err != nil {
 			return fmt.Errorf("message log journal: %w", err)
 		}
-		j.old = append(j.old, j.first)
-		j.f = nil
 	}
 	first := j.seq + 1
-	f, err := os.OpenFile(j.path(first), os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(j.path(first), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("message log journal: %w", err)
 	}
 	if len(j.old) > 0 && j.old[len(j.old)-1] == first {
 		j.old = j.old[:len(j.old)-1] // an empty segment of the same name, replaced
 	}
-	j.f, j.first, j.size = f, first, 0
+	if journalMapped {
+		size := max(journalSegmentBytes, need+int64(len(journalMagic)))
+		m, err := mapSegment(f, size)
+		if err != nil {
+			f.Close()
+			os.Remove(j.path(first))
+			return fmt.Errorf("message log journal: a segment of %d bytes: %w", size, err)
+		}
+		copy(m, journalMagic)
+		j.m = m
+	} else if _, err := f.WriteString(journalMagic); err != nil {
+		f.Close()
+		os.Remove(j.path(first))
+		return fmt.Errorf("message log journal: %w", err)
+	}
+	j.f, j.first, j.size = f, first, int64(len(journalMagic))
 	return nil
+}
+
+// closeSegment unmaps and closes the current segment, giving back the
+// room reserved past its entries.
+func (j *journal) closeSegment() error {
+	var err error
+	if j.m != nil {
+		err = unmapSegment(j.m)
+		j.m = nil
+		err = errors.Join(err, j.f.Truncate(j.size))
+	}
+	err = errors.Join(err, j.f.Close())
+	j.f = nil
+	return err
 }
 
 // append writes rec as the next entry and returns its jseq. The caller
@@ -210,7 +257,20 @@ func (j *journal) append(rec *Record) (uint64, error) {
 	}
 	binary.BigEndian.PutUint32(b[0:4], uint32(len(b)-8))
 	binary.BigEndian.PutUint32(b[4:8], crc32.Checksum(b[8:], crcTable))
-	if _, err := j.f.Write(b); err != nil {
+	for len(b)%8 != 0 {
+		b = append(b, 0) // the next entry starts at a multiple of 8
+	}
+	if j.m != nil && j.size+int64(len(b)) > int64(len(j.m)) {
+		if err := j.startSegmentFor(int64(len(b))); err != nil {
+			return 0, err
+		}
+	}
+	if j.m != nil {
+		at := j.m[j.size : j.size+int64(len(b))]
+		copy(at[8:], b[8:])
+		// The header last, in one store: the entry is whole or absent.
+		atomic.StoreUint64((*uint64)(unsafe.Pointer(&at[0])), binary.NativeEndian.Uint64(b[:8]))
+	} else if _, err := j.f.Write(b); err != nil {
 		// The entry may be partly written: begin a new segment so that no
 		// later entry follows a torn one.
 		_ = j.startSegment() // on failure j.f stays nil: the next append tries again
@@ -260,8 +320,7 @@ func (j *journal) close() error {
 	defer j.mu.Unlock()
 	var err error
 	if j.f != nil {
-		err = j.f.Close()
-		j.f = nil
+		err = j.closeSegment()
 	}
 	if j.lock != nil {
 		unlockFile(j.lock)
@@ -282,21 +341,30 @@ func readSegment(path string, first uint64) (entries []journalEntry, end int64, 
 		return nil, 0, err
 	}
 	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	aligned := false
+	if magic, err := r.Peek(len(journalMagic)); err == nil && string(magic) == journalMagic {
+		r.Discard(len(journalMagic))
+		aligned, end = true, int64(len(journalMagic))
+	}
 	var head [8]byte
 	want := first
 	for {
-		if _, err := io.ReadFull(f, head[:]); err != nil {
+		if _, err := io.ReadFull(r, head[:]); err != nil {
 			if err == io.EOF {
 				return entries, end, nil
 			}
 			return entries, end, errTornEntry
+		}
+		if aligned && head == [8]byte{} {
+			return entries, end, nil // the room after the last entry
 		}
 		n := binary.BigEndian.Uint32(head[0:4])
 		if n < 8 || n > maxJournalEntry {
 			return entries, end, fmt.Errorf("entry at %d: length %d", end, n)
 		}
 		body := make([]byte, n)
-		if _, err := io.ReadFull(f, body); err != nil {
+		if _, err := io.ReadFull(r, body); err != nil {
 			return entries, end, errTornEntry
 		}
 		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(head[4:8]) {
@@ -310,8 +378,16 @@ func readSegment(path string, first uint64) (entries []journalEntry, end int64, 
 		if err != nil {
 			return entries, end, fmt.Errorf("entry at %d: %w", end, err)
 		}
+		size := int64(8 + n)
+		if aligned {
+			pad := (8 - size%8) % 8
+			if _, err := r.Discard(int(pad)); err != nil {
+				return entries, end, errTornEntry
+			}
+			size += pad
+		}
 		entries = append(entries, journalEntry{jseq: jseq, rec: rec})
-		end += int64(8 + n)
+		end += size
 		want++
 	}
 }
