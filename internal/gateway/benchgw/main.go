@@ -6,7 +6,7 @@
 // commit).
 //
 //	benchgw backend -addr 127.0.0.1:9001
-//	benchgw gateway -addr 127.0.0.1:9002 -backend http://127.0.0.1:9001 -data DIR [-cpuprofile F] [-log=false]
+//	benchgw gateway -addr 127.0.0.1:9002 -backend http://127.0.0.1:9001 -data DIR [-cpuprofile F] [-trace F] [-log=false]
 //	benchgw goproxy -addr 127.0.0.1:9003 -backend http://127.0.0.1:9001 [-direct]
 //	benchgw load -url URL [-rate N] [-c 64] [-d 5s] [-H 'K: V']...
 //	benchgw msglog -data DIR [-d 3s] [-c 256] [-issues 1] [-cpuprofile F]
@@ -32,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -159,6 +160,8 @@ func serveGateway(args []string) error {
 	be := fs.String("backend", "http://127.0.0.1:9001", "backend URL")
 	dir := fs.String("data", os.TempDir(), "data folder")
 	prof := fs.String("cpuprofile", "", "write a CPU profile here until stopped")
+	traceOut := fs.String("trace", "", "write an execution trace here until stopped (go tool trace)")
+	quota := fs.Bool("quota", true, "give the client a quota on the service (checked on every call)")
 	withLog := fs.Bool("log", true, "keep the signed message log (false: to measure its cost)")
 	std := fs.Bool("std", false, "serve with net/http instead of the gateway's lean HTTP/1.1 server")
 	journal := fs.Bool("journal", true, "keep the message log's journal in the data folder, as congso serve does (false: every exchange waits for its database commit)")
@@ -172,6 +175,14 @@ func serveGateway(args []string) error {
 		}
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if *traceOut != "" {
+		f, err := os.Create(*traceOut)
+		if err != nil {
+			return err
+		}
+		trace.Start(f)
+		defer func() { trace.Stop(); f.Close() }()
 	}
 	d, err := openDB(ctx, *dir)
 	if err != nil {
@@ -189,7 +200,10 @@ func serveGateway(args []string) error {
 		m.PutService(ctx, "bench", gateway.Service{ID: sid("VN-BENCH/GOV/PROVIDER/SYS/hoso"), Title: "bench"}),
 		m.PutVersion(ctx, "bench", sid("VN-BENCH/GOV/PROVIDER/SYS/hoso/v1"), gateway.Version{BackendURL: *be}),
 		m.SetStatus(ctx, "bench", sid("VN-BENCH/GOV/PROVIDER/SYS/hoso/v1"), gateway.Published, nil),
-		m.PutQuota(ctx, "bench", gateway.Quota{Client: id("VN-BENCH/GOV/CLIENT/APP"), Service: sid("VN-BENCH/GOV/PROVIDER/SYS/hoso"), RatePerSecond: 1_000_000, Daily: 1_000_000_000}),
+	}
+	if *quota {
+		steps = append(steps, m.PutQuota(ctx, "bench", gateway.Quota{Client: id("VN-BENCH/GOV/CLIENT/APP"), Service: sid("VN-BENCH/GOV/PROVIDER/SYS/hoso"),
+			RatePerSecond: 1_000_000, Daily: 1_000_000_000}))
 	}
 	for _, e := range steps {
 		if e != nil && !strings.Contains(e.Error(), "lifecycle") {
