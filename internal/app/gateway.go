@@ -311,6 +311,10 @@ func (a *App) routeGateway(mux *http.ServeMux) error {
 // certificates when a certificate is configured) and its runtime loop
 // until ctx ends.
 func (a *App) serveGateway(ctx context.Context) error {
+	if a.Cfg.Role == "gateway" {
+		// Only the gateway in this process: collect less often (GOGC).
+		a.Log.Info("gateway-only node", "gogc", gateway.TuneGC())
+	}
 	ln, err := net.Listen("tcp", a.gatewayAddr)
 	if err != nil {
 		return fmt.Errorf("gateway listen on %s: %w", a.gatewayAddr, err)

@@ -166,6 +166,7 @@ func serveGateway(args []string) error {
 	std := fs.Bool("std", false, "serve with net/http instead of the gateway's lean HTTP/1.1 server")
 	journal := fs.Bool("journal", true, "keep the message log's journal in the data folder, as congso serve does (false: every exchange waits for its database commit)")
 	fs.Parse(args)
+	gateway.TuneGC() // as congso serve --role=gateway (GOGC=400 unless GOGC is set)
 	ctx, stop := signalContext()
 	defer stop()
 	if *prof != "" {
