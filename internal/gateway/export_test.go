@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"os"
 
 	"github.com/congso/congso/internal/platform/db"
 )
@@ -98,3 +99,18 @@ func SetJournalQueue(n int) (restore func()) {
 	journalQueue = n
 	return func() { journalQueue = q }
 }
+
+// FailJournalSegments makes every new journal segment fail with err, as
+// a full disk would (nil: segments work again).
+func FailJournalSegments(err error) (restore func()) {
+	old := newSegmentMap
+	if err != nil {
+		newSegmentMap = func(f *os.File, size int64) ([]byte, error) { return nil, err }
+	} else {
+		newSegmentMap = mapSegment
+	}
+	return func() { newSegmentMap = old }
+}
+
+// JournalMapped reports whether journal segments are mapped here.
+const JournalMapped = journalMapped

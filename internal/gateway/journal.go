@@ -205,7 +205,7 @@ func (j *journal) startSegmentFor(need int64) error {
 	}
 	if journalMapped {
 		size := max(journalSegmentBytes, need+int64(len(journalMagic)))
-		m, err := mapSegment(f, size)
+		m, err := newSegmentMap(f, size)
 		if err != nil {
 			f.Close()
 			os.Remove(j.path(first))
@@ -240,7 +240,7 @@ func (j *journal) closeSegment() error {
 // holds j.mu.
 func (j *journal) append(rec *Record) (uint64, error) {
 	if j.lock == nil {
-		return 0, errors.New("message log journal closed")
+		return 0, errJournalClosed
 	}
 	if j.f == nil { // the last segment failed: try a new one
 		if err := j.startSegment(); err != nil {
@@ -331,6 +331,16 @@ func (j *journal) close() error {
 }
 
 var errTornEntry = errors.New("torn entry")
+
+// newSegmentMap reserves and maps a new segment (a variable: tests make
+// it fail, as a full disk would).
+var newSegmentMap = mapSegment
+
+// errJournalClosed: the log stopped (Run returned or Close was called).
+var errJournalClosed = errors.New("message log journal closed")
+
+// errLogStopped answers an Append waiting for a commit that will not come.
+var errLogStopped = errors.New("message log stopped before the record reached the database")
 
 // readSegment reads the entries of a segment whose first jseq is first;
 // end is the offset after the last whole entry. A segment that ends inside
@@ -473,22 +483,43 @@ func journalCommitted(ctx context.Context, d *db.DB, node string) (uint64, error
 }
 
 // appendJournal writes rec to the journal and queues it for the database.
+// If the journal cannot take it (a full disk, a segment that cannot be
+// made), the record goes to the database all the same and Append waits
+// for that commit, as without a journal: an exchange is not answered
+// without its record.
 func (l *MessageLog) appendJournal(rec Record) error {
 	// l.qmu keeps the queue in journal order, so the journal_seq the
 	// writer stores covers every record before it. The journal's own lock
 	// is not held while the queue is full: the writer takes it after each
 	// batch (committed).
 	l.qmu.Lock()
-	defer l.qmu.Unlock()
 	l.j.mu.Lock()
 	jseq, err := l.j.append(&rec)
 	l.j.mu.Unlock()
-	if err != nil {
+	if errors.Is(err, errJournalClosed) {
+		l.qmu.Unlock()
 		return err
 	}
 	p := pendingPool.Get().(*pending)
-	p.rec, p.jseq = rec, jseq
+	p.rec, p.jseq, p.wait = rec, jseq, err != nil
 	l.in <- p
+	l.qmu.Unlock()
+	if err == nil {
+		return nil
+	}
+	l.jstat.Lock()
+	l.jbypassed++
+	first := l.jbypassed == 1
+	l.jstat.Unlock()
+	if first {
+		l.cfg.Logger.Error("gateway: message log journal failing: records go to the database directly", "err", err)
+	}
+	derr := <-p.done
+	p.rec, p.wait = Record{}, false
+	pendingPool.Put(p)
+	if derr != nil {
+		return errors.Join(err, derr)
+	}
 	return nil
 }
 
@@ -559,6 +590,11 @@ func (l *MessageLog) writeJournaled(ctx context.Context, batch []*pending) bool 
 			l.cfg.Logger.Error("gateway: message log: records wait in the journal for the database", "records", len(batch), "attempt", attempt, "err", err)
 		}
 		if ctx.Err() != nil && attempt >= 3 {
+			for _, p := range batch {
+				if p.wait {
+					p.done <- errLogStopped
+				}
+			}
 			return false
 		}
 		select {
@@ -569,11 +605,19 @@ func (l *MessageLog) writeJournaled(ctx context.Context, batch []*pending) bool 
 	}
 	l.records.Add(int64(len(batch)))
 	l.commits.Add(1)
+	last := lastJseq(batch)
 	l.jstat.Lock()
-	l.jcommitted, l.jfailSince, l.jlastErr = batch[len(batch)-1].jseq, time.Time{}, ""
+	l.jcommitted = max(l.jcommitted, last)
+	l.jfailSince, l.jlastErr = time.Time{}, ""
 	l.jstat.Unlock()
-	l.j.committed(batch[len(batch)-1].jseq)
+	if last > 0 {
+		l.j.committed(last)
+	}
 	for _, p := range batch {
+		if p.wait {
+			p.done <- nil // its Append returns it to the pool
+			continue
+		}
 		p.rec, p.jseq = Record{}, 0
 		pendingPool.Put(p)
 	}
@@ -602,6 +646,11 @@ type JournalStatus struct {
 	// not); LastError says why.
 	FailingSince time.Time `json:"failing_since,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
+	// Bypassed counts the records the journal could not take since the
+	// node started (they went to the database directly, each exchange
+	// waiting for its commit): not zero means the journal's disk needs
+	// looking at.
+	Bypassed int64 `json:"bypassed,omitempty"`
 }
 
 // JournalStatus reports the state of the journal.
@@ -614,7 +663,7 @@ func (l *MessageLog) JournalStatus() JournalStatus {
 	l.j.mu.Lock()
 	written := l.j.seq
 	l.j.mu.Unlock()
-	st := JournalStatus{Enabled: true, Dir: l.j.dir, FailingSince: l.jfailSince, LastError: l.jlastErr}
+	st := JournalStatus{Enabled: true, Dir: l.j.dir, FailingSince: l.jfailSince, LastError: l.jlastErr, Bypassed: l.jbypassed}
 	if written > l.jcommitted {
 		st.Waiting = int64(written - l.jcommitted)
 	}

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -572,4 +573,56 @@ func TestJournalRecoveryLeavesThePoolSound(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Append without a journal hangs after a journal's recovery")
 	}
+}
+
+// integration "nothing accepted is lost": when the journal cannot take a
+// record (its disk is full: no new segment can be made), the record goes
+// to the database directly and Append waits for that commit; the status
+// counts such records; once the disk has room again the journal takes
+// over, and a restart inserts nothing twice.
+func TestJournalFailureFallsBackToTheDatabase(t *testing.T) {
+	if !gateway.JournalMapped {
+		t.Skip("segments are not mapped on this system")
+	}
+	defer gateway.SetJournalSegments(4<<10, 8<<10)()
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		dir := t.TempDir()
+		ml := journaled(t, d, dir)
+		stop := run(ml)
+		for i := 0; i < 5; i++ {
+			must(t, ml.Append(context.Background(), journalRecord(i)))
+		}
+		restore := gateway.FailJournalSegments(errors.New("no space left on device"))
+		var wg sync.WaitGroup
+		for i := 5; i < 80; i++ { // more than a 4 KB segment holds
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				if err := ml.Append(context.Background(), journalRecord(i)); err != nil {
+					t.Errorf("append %d while the journal fails: %v", i, err)
+				}
+			}(i)
+		}
+		wg.Wait()
+		st := ml.JournalStatus()
+		if st.Bypassed == 0 {
+			t.Fatalf("no record went around the failing journal: %+v", st)
+		}
+		restore()
+		for i := 80; i < 90; i++ {
+			must(t, ml.Append(context.Background(), journalRecord(i)))
+		}
+		waitRecords(t, d, 90)
+		if st2 := ml.JournalStatus(); st2.Bypassed != st.Bypassed {
+			t.Errorf("records still go around the journal once it works: %d, then %d", st.Bypassed, st2.Bypassed)
+		}
+		stop()
+		// A restart reads the journal again: nothing is inserted twice.
+		ml = journaled(t, d, dir)
+		stop = run(ml)
+		defer stop()
+		must(t, ml.Append(context.Background(), journalRecord(90)))
+		waitRecords(t, d, 91)
+		t.Logf("%d of 75 records went to the database directly", st.Bypassed)
+	})
 }

@@ -347,6 +347,7 @@ type MessageLog struct {
 	jcommitted uint64
 	jfailSince time.Time
 	jlastErr   string
+	jbypassed  int64 // records the journal could not take (they went to the database directly)
 
 	records, commits atomic.Int64
 }
@@ -366,6 +367,20 @@ type pending struct {
 	rec  Record
 	done chan error
 	jseq uint64 // journal number (journal mode)
+	// wait: in journal mode, a record the journal could not take; its
+	// Append waits on done for the database commit.
+	wait bool
+}
+
+// lastJseq returns the highest journal number in batch (0: none), which
+// the head row records with the batch.
+func lastJseq(batch []*pending) uint64 {
+	for i := len(batch) - 1; i >= 0; i-- {
+		if batch[i].jseq > 0 {
+			return batch[i].jseq
+		}
+	}
+	return 0
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan error, 1)} }}
@@ -584,8 +599,8 @@ func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 		// now in the database (journal.go); without one it is left alone.
 		var res sql.Result
 		var err error
-		jseq := int64(batch[len(batch)-1].jseq)
-		if l.j != nil {
+		jseq := int64(lastJseq(batch))
+		if jseq > 0 {
 			res, err = tx.ExecContext(ctx, `UPDATE gateway_msglog_head SET seq = $1, hash = $2, journal_seq = $6 WHERE node = $3 AND seq = $4 AND hash = $5`,
 				newSeq, newHash, l.cfg.Node, seq, prev, jseq)
 		} else {
@@ -605,7 +620,7 @@ func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 			}
 			chain()
 			q, args := `UPDATE gateway_msglog_head SET seq = $1, hash = $2 WHERE node = $3`, []any{newSeq, newHash, l.cfg.Node}
-			if l.j != nil {
+			if jseq > 0 {
 				q, args = `UPDATE gateway_msglog_head SET seq = $1, hash = $2, journal_seq = $4 WHERE node = $3`, append(args, jseq)
 			}
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
