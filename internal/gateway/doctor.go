@@ -170,7 +170,7 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 	if nodes, err := NewStore(cfg.DB, cfg.Now).Nodes(ctx, nodeLiveFor(poll)); err != nil {
 		add("gateway nodes", Fail, "%v", err)
 	} else if len(nodes) > 0 {
-		var gone []string
+		var gone, dup []string
 		live := 0
 		for _, n := range nodes {
 			if n.Live {
@@ -178,10 +178,16 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 			} else {
 				gone = append(gone, fmt.Sprintf("%s (last seen %s)", n.Node, n.SeenAt.UTC().Format(time.RFC3339)))
 			}
+			if n.Duplicate {
+				dup = append(dup, n.Node)
+			}
 		}
-		if len(gone) > 0 {
+		switch {
+		case len(dup) > 0:
+			add("gateway nodes", Fail, "two processes run as %s: their message logs collide; give each node its own CONGSO_GATEWAY_NODE", strings.Join(dup, ", "))
+		case len(gone) > 0:
 			add("gateway nodes", Warn, "%d up; not seen lately: %s", live, strings.Join(gone, ", "))
-		} else {
+		default:
 			add("gateway nodes", OK, "%d up", live)
 		}
 	}

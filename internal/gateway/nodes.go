@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -35,6 +37,22 @@ CREATE TABLE gateway_nodes (
 );`}}
 }
 
+func nodeClashMigration() []db.Migration {
+	return []db.Migration{{Module: "gateway", Version: 10, Name: "nodes: one process per name", Up: `
+ALTER TABLE gateway_nodes ADD COLUMN process TEXT NOT NULL DEFAULT '';
+ALTER TABLE gateway_nodes ADD COLUMN clash_at {{time}};`}}
+}
+
+// Two processes must not run as one node: they would append to one hash
+// chain from two journals whose numbers collide in the head row, so a
+// restart could insert records twice or skip some. Each heartbeat row
+// carries the writing process's random id; a process that finds another
+// id on its row, after it wrote the row itself, notes the clash there
+// (clash_at). The status page, its JSON and `congso gateway doctor` show
+// it while it lasts, and the node logs an error at every heartbeat. A
+// node that restarts sees its former process's id once, at its first
+// heartbeat, which is no clash.
+
 // Node is a gateway node as it last reported itself.
 type Node struct {
 	Node      string    `json:"node"`
@@ -44,27 +62,48 @@ type Node struct {
 	Revision int64 `json:"revision"`
 	// Live: seen recently enough to be counted in the concurrency shares.
 	Live bool `json:"live"`
+	// Duplicate: two processes run under this name (a clash noted within
+	// the time a node stays live).
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
-// heartbeat records that node is up and serves revision.
-func (s *Store) heartbeat(ctx context.Context, node string, started time.Time, revision int64) error {
+// heartbeat records that node is up and serves revision, written by
+// process; wrote says the process wrote the row before. It reports the
+// other process found on the row, if any (a clash, noted on the row).
+func (s *Store) heartbeat(ctx context.Context, node string, started time.Time, revision int64, process string, wrote bool) (string, error) {
 	now := s.now().UTC()
+	var other string
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_nodes (node, started_at, seen_at, revision) VALUES ($1, $2, $3, $4)
-ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at, seen_at = excluded.seen_at, revision = excluded.revision`,
-			node, started.UTC(), now, revision)
+		lock := ""
+		if tx.Dialect == db.Postgres {
+			lock = " FOR UPDATE"
+		}
+		var prev string
+		err := tx.QueryRowContext(ctx, `SELECT process FROM gateway_nodes WHERE node = $1`+lock, node).Scan(&prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		other = ""
+		var clash *time.Time
+		if wrote && prev != "" && prev != process {
+			other, clash = prev, &now
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO gateway_nodes (node, started_at, seen_at, revision, process, clash_at) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at, seen_at = excluded.seen_at, revision = excluded.revision,
+	process = excluded.process, clash_at = COALESCE(excluded.clash_at, gateway_nodes.clash_at)`,
+			node, started.UTC(), now, revision, process, clash)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("gateway heartbeat: %w", err)
+		return "", fmt.Errorf("gateway heartbeat: %w", err)
 	}
-	return nil
+	return other, nil
 }
 
 // Nodes lists the nodes that ever reported, live first then by name;
 // live means seen within liveFor.
 func (s *Store) Nodes(ctx context.Context, liveFor time.Duration) ([]Node, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT node, started_at, seen_at, revision FROM gateway_nodes ORDER BY node`)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT node, started_at, seen_at, revision, clash_at FROM gateway_nodes ORDER BY node`)
 	if err != nil {
 		return nil, fmt.Errorf("gateway nodes: %w", err)
 	}
@@ -73,11 +112,13 @@ func (s *Store) Nodes(ctx context.Context, liveFor time.Duration) ([]Node, error
 	var out []Node
 	for rows.Next() {
 		var n Node
-		if err := rows.Scan(&n.Node, &n.StartedAt, &n.SeenAt, &n.Revision); err != nil {
+		var clash sql.NullTime
+		if err := rows.Scan(&n.Node, &n.StartedAt, &n.SeenAt, &n.Revision, &clash); err != nil {
 			return nil, fmt.Errorf("gateway nodes: %w", err)
 		}
 		n.StartedAt, n.SeenAt = n.StartedAt.UTC(), n.SeenAt.UTC()
 		n.Live = n.SeenAt.After(since)
+		n.Duplicate = clash.Valid && clash.Time.After(since)
 		out = append(out, n)
 	}
 	if err := rows.Err(); err != nil {
@@ -128,8 +169,14 @@ func clusterOf(nodes []Node, self string) cluster {
 
 // beat writes the node's heartbeat and reads the live nodes again.
 func (rt *Runtime) beat(ctx context.Context) error {
-	if err := rt.store.heartbeat(ctx, rt.cfg.Node, rt.started, rt.snap.Load().reg.Revision); err != nil {
+	other, err := rt.store.heartbeat(ctx, rt.cfg.Node, rt.started, rt.snap.Load().reg.Revision, rt.process, rt.beats > 0)
+	if err != nil {
 		return err
+	}
+	rt.beats++
+	if other != "" {
+		rt.cfg.Logger.Error("gateway: another process runs as this node: their message logs collide; give each node its own CONGSO_GATEWAY_NODE",
+			"node", rt.cfg.Node, "process", rt.process, "other", other)
 	}
 	nodes, err := rt.store.Nodes(ctx, nodeLiveFor(rt.cfg.PollInterval))
 	if err != nil {

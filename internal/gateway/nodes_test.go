@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,4 +144,61 @@ func startNodeCtx(t *testing.T, ctx context.Context, d *db.DB, o nodeOpts) *node
 	srv := serveGateway(t, rt, nil)
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	return &node{rt: rt, mgr: gateway.NewManager(gateway.NewStore(d, o.now), o.now), srv: srv, log: ml}
+}
+
+// Two processes configured with one node name (say, the same
+// CONGSO_GATEWAY_NODE on two hosts) are reported on the status data and
+// by the doctor while both run; a node that restarts is not.
+func TestTwoProcessesAsOneNodeAreReported(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var offset atomic.Int64
+		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		duplicate := func() bool {
+			nodes, err := gateway.NewStore(d, now).Nodes(ctx, 10*time.Second)
+			must(t, err)
+			for _, n := range nodes {
+				if n.Node == "n1" {
+					return n.Duplicate
+				}
+			}
+			return false
+		}
+		doctor := func() gateway.Check {
+			for _, c := range gateway.Doctor(ctx, gateway.DoctorConfig{DB: d, Now: now, PollInterval: 20 * time.Millisecond}) {
+				if c.Name == "gateway nodes" {
+					return c
+				}
+			}
+			t.Fatal("no nodes check")
+			return gateway.Check{}
+		}
+		// A restart: the first process stops, the next one takes its name.
+		ctx1, stop1 := context.WithCancel(ctx)
+		first := startNodeCtx(t, ctx1, d, nodeOpts{name: "n1", poll: 20 * time.Millisecond, now: now})
+		waitFor(t, "the first process's heartbeat", func() bool { return first.rt.LiveNodes() == 1 })
+		stop1()
+		ctx2, stop2 := context.WithCancel(ctx)
+		defer stop2()
+		startNodeCtx(t, ctx2, d, nodeOpts{name: "n1", poll: 20 * time.Millisecond, now: now})
+		time.Sleep(200 * time.Millisecond) // ten heartbeats
+		if duplicate() {
+			t.Fatal("a restarted node was taken for two processes")
+		}
+		if c := doctor(); c.Health != gateway.OK {
+			t.Fatalf("doctor after a restart: %+v", c)
+		}
+		// Now a second process under the same name, while the other runs.
+		ctx3, stop3 := context.WithCancel(ctx)
+		startNodeCtx(t, ctx3, d, nodeOpts{name: "n1", poll: 20 * time.Millisecond, now: now})
+		waitFor(t, "the clash noted", duplicate)
+		if c := doctor(); c.Health != gateway.Fail || !strings.Contains(c.Detail, "two processes run as n1") {
+			t.Fatalf("doctor with two processes: %+v", c)
+		}
+		// Once one of them stops, the report ends with the live window.
+		stop3()
+		time.Sleep(100 * time.Millisecond) // the other's next heartbeats note the clash a last time
+		offset.Add(int64(11 * time.Second))
+		waitFor(t, "the clash forgotten", func() bool { return !duplicate() })
+	})
 }

@@ -104,6 +104,10 @@ type Runtime struct {
 	certMu  sync.Mutex
 	certOK  map[string]certOK // fingerprint → verified chain
 	started time.Time
+	// process identifies this process on the heartbeat row; beats counts
+	// its heartbeats (Run's goroutine).
+	process string
+	beats   int
 	cluster atomic.Pointer[cluster] // the live nodes, for concurrency shares
 	ocsp    *ocspChecker
 }
@@ -142,7 +146,7 @@ func NewRuntime(ctx context.Context, d *db.DB, cfg Config) (*Runtime, error) {
 		cfg.PeerTransport = cfg.Transport
 	}
 	rt := &Runtime{cfg: cfg, store: NewStore(d, cfg.Now), reload: make(chan struct{}, 1),
-		breaker: map[string]*breaker{}, certOK: map[string]certOK{}, started: cfg.Now()}
+		breaker: map[string]*breaker{}, certOK: map[string]certOK{}, started: cfg.Now(), process: newID()}
 	rt.cluster.Store(&cluster{n: 1})
 	rt.quotas = newQuotaLimiter(d, cfg.Now)
 	rt.ocsp = newOCSPChecker(cfg.OCSP, cfg.OCSPClient)
