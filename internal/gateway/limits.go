@@ -18,11 +18,24 @@ import (
 // leases tokens from it in chunks with one short transaction and spends
 // them from memory, so the database sees a few writes per second per busy
 // client × service, and the nodes together never pass the limit.
+//
+// A busy lease is topped up before it runs out, and a per-second lease
+// gets its next window's first chunk in the last quarter of the second,
+// both in the background: a call then waits for the database only at its
+// first call of a window, or when the background lease failed. Without
+// that, every call of the client × service arriving while a lease's
+// transaction ran (each second, every chunk) waited for it. Small limits
+// (chunks under prefetchMinChunk) are leased only when needed, so no node
+// holds tokens ahead that another node could use.
 type quotaLimiter struct {
 	db     *db.DB
 	now    func() time.Time
 	mu     sync.Mutex
 	leases map[string]*lease
+	// Background leases (wg: Run waits for them); leases a call waited
+	// for, and leases made ahead (for the tests).
+	wg               sync.WaitGroup
+	waited, prefetch atomic.Int64
 }
 
 type lease struct {
@@ -30,7 +43,15 @@ type lease struct {
 	window int64
 	left   int64
 	empty  bool // the window is exhausted: answer 429 without asking SQL
+	// refilling: a background lease runs; ahead holds the tokens it got
+	// for window aheadWindow before that window began.
+	refilling          bool
+	aheadWindow, ahead int64
 }
+
+// prefetchMinChunk is the smallest chunk leased ahead (a limit of 80 calls
+// a second, or 800 a day).
+const prefetchMinChunk = 8
 
 func newQuotaLimiter(d *db.DB, now func() time.Time) *quotaLimiter {
 	return &quotaLimiter{db: d, now: now, leases: map[string]*lease{}}
@@ -90,23 +111,30 @@ func (q *quotaLimiter) take(ctx context.Context, key, client, service, kind stri
 		q.leases[key] = l
 	}
 	q.mu.Unlock()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.window != window {
-		l.window, l.left, l.empty = window, 0, false
-	}
-	if l.left > 0 {
-		l.left--
-		return true, 0, nil
-	}
-	if l.empty {
-		return false, retry, nil
-	}
 	chunk := limit / 10
 	if kind == "d" {
 		chunk = limit / 100
 	}
 	chunk = max(1, min(chunk, 1000))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.window != window {
+		l.window, l.left, l.empty = window, 0, false
+		if l.aheadWindow == window {
+			l.left, l.empty = l.ahead, l.ahead == 0
+		}
+		l.aheadWindow, l.ahead = 0, 0
+	}
+	if l.left > 0 {
+		l.left--
+		q.prefetchLocked(l, client, service, kind, window, limit, chunk, now)
+		return true, 0, nil
+	}
+	if l.empty {
+		q.prefetchLocked(l, client, service, kind, window, limit, chunk, now)
+		return false, retry, nil
+	}
+	q.waited.Add(1)
 	got, err := q.lease(ctx, client, service, kind, window, limit, chunk)
 	if err != nil {
 		return false, 0, err
@@ -116,7 +144,45 @@ func (q *quotaLimiter) take(ctx context.Context, key, client, service, kind stri
 		return false, retry, nil
 	}
 	l.left = got - 1
+	q.prefetchLocked(l, client, service, kind, window, limit, chunk, now)
 	return true, 0, nil
+}
+
+// prefetchLocked starts a background lease when l runs low (a quarter of
+// a chunk left) or, for a per-second lease, in the last quarter of the
+// second when the next one has nothing yet. The caller holds l.mu.
+func (q *quotaLimiter) prefetchLocked(l *lease, client, service, kind string, window, limit, chunk int64, now time.Time) {
+	if chunk < prefetchMinChunk || l.refilling {
+		return
+	}
+	target := window
+	switch {
+	case !l.empty && l.left < chunk/4:
+	case kind == "s" && l.aheadWindow != window+1 && now.Nanosecond() >= 750_000_000:
+		target = window + 1
+	default:
+		return
+	}
+	l.refilling = true
+	q.prefetch.Add(1)
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got, err := q.lease(ctx, client, service, kind, target, limit, chunk)
+		cancel()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.refilling = false
+		switch {
+		case err != nil: // the next call that runs out leases itself
+		case target == l.window:
+			l.left += got
+			l.empty = l.empty || got == 0
+		case target > l.window:
+			l.aheadWindow, l.ahead = target, got
+		} // a window already past: its tokens are not used
+	}()
 }
 
 // lease moves up to chunk tokens of the window from SQL to this node.
