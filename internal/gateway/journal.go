@@ -366,8 +366,10 @@ func readSegment(path string, first uint64) (entries []journalEntry, end int64, 
 			}
 			return entries, end, errTornEntry
 		}
-		if aligned && head == [8]byte{} {
-			return entries, end, nil // the room after the last entry
+		if head == [8]byte{} && (aligned || end == 0) {
+			// The room after the last entry; or a segment begun and not
+			// yet marked when the process stopped (no entry in it).
+			return entries, end, nil
 		}
 		n := binary.BigEndian.Uint32(head[0:4])
 		if n < 8 || n > maxJournalEntry {

@@ -89,3 +89,20 @@ func TestJournalReadsTheEarlierFormat(t *testing.T) {
 		t.Fatalf("journal continues after %d, want 3", j.seq)
 	}
 }
+
+// A process stopped between making a segment and marking it leaves a
+// file of zeros: an empty segment, not a damaged one.
+func TestJournalReadsAnUnmarkedSegmentAsEmpty(t *testing.T) {
+	dir := t.TempDir()
+	check(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("n1.%020d.journal", 1)), make([]byte, 4096), 0o600))
+	var warned []string
+	j, rec, err := openJournal(dir, "n1", 0, func(msg string, _ ...any) { warned = append(warned, msg) })
+	check(t, err)
+	defer j.close()
+	if len(rec) != 0 || len(warned) != 0 {
+		t.Fatalf("recovered %d entries, warnings %q", len(rec), warned)
+	}
+	if _, err := os.Stat(j.path(1) + ".damaged"); err == nil {
+		t.Fatal("the segment was taken for damaged")
+	}
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -469,12 +470,13 @@ func newer(a, b *Record) int {
 	return int(b.Seq - a.Seq)
 }
 
-// maxIssuePages bounds the pages one search by issue reads.
-const maxIssuePages = 10_000
+// maxIssuePages bounds the pages of one issue a search considers (the
+// newest).
+const maxIssuePages = 100_000
 
 // Search lists records, newest first. A search by issue (dossier code)
-// reads the pages its table names; the others walk the pages from the
-// newest and stop once the page of results is complete.
+// walks the pages its table names, the others all pages, from the newest,
+// and stops once the page of results is complete.
 func Search(ctx context.Context, d *db.DB, f Filter) ([]Record, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
@@ -501,26 +503,55 @@ func Search(ctx context.Context, d *db.DB, f Filter) ([]Record, error) {
 }
 
 func searchIssue(ctx context.Context, d *db.DB, f Filter) ([]*Record, error) {
-	rows, err := d.Read().QueryContext(ctx, `SELECT p.node, p.first_seq, p.records FROM gateway_msglog_issues i
-JOIN gateway_msglog_pages p ON p.node = i.node AND p.first_seq = i.first_seq WHERE i.issue = $1`, f.Issue)
+	// The issue's pages, newest first (their references only: a page is
+	// read when its turn comes, and the walk stops as searchPages does).
+	q, args := `SELECT p.node, p.first_seq, p.at_max FROM gateway_msglog_issues i
+JOIN gateway_msglog_pages p ON p.node = i.node AND p.first_seq = i.first_seq WHERE i.issue = $1`, []any{f.Issue}
+	if !f.From.IsZero() {
+		args = append(args, f.From.UnixMicro())
+		q += " AND p.at_max >= $" + strconv.Itoa(len(args))
+	}
+	if !f.To.IsZero() {
+		args = append(args, f.To.UnixMicro())
+		q += " AND p.at_min < $" + strconv.Itoa(len(args))
+	}
+	rows, err := d.Read().QueryContext(ctx, q+" ORDER BY p.at_max DESC LIMIT "+strconv.Itoa(maxIssuePages), args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*Record
-	for n := 0; rows.Next(); n++ {
-		if n == maxIssuePages {
-			return nil, fmt.Errorf("more than %d pages hold records of %s", maxIssuePages, f.Issue)
-		}
-		var node string
-		var first int64
-		var data []byte
-		if err := rows.Scan(&node, &first, &data); err != nil {
+	type ref struct {
+		node         string
+		first, atMax int64
+	}
+	var refs []ref
+	for rows.Next() {
+		var r ref
+		if err := rows.Scan(&r.node, &r.first, &r.atMax); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		if err := readPage(node, first, data, func(r *Record) bool {
-			if f.match(r) {
-				x := *r
+		refs = append(refs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, r := range refs {
+		if complete(&out, f.Limit, r.atMax) {
+			break
+		}
+		var data []byte
+		err := d.Read().QueryRowContext(ctx, `SELECT records FROM gateway_msglog_pages WHERE node = $1 AND first_seq = $2`, r.node, r.first).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // removed since
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := readPage(r.node, r.first, data, func(rec *Record) bool {
+			if f.match(rec) {
+				x := *rec
 				out = append(out, &x)
 			}
 			return true
@@ -528,7 +559,19 @@ JOIN gateway_msglog_pages p ON p.node = i.node AND p.first_seq = i.first_seq WHE
 			return nil, err
 		}
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// complete reports whether out, sorted and cut to limit, already holds
+// every record that pages from atMax down could add: limit records all
+// later than atMax.
+func complete(out *[]*Record, limit int, atMax int64) bool {
+	if len(*out) < limit {
+		return false
+	}
+	slices.SortFunc(*out, newer)
+	*out = (*out)[:limit]
+	return (*out)[limit-1].At.UnixMicro() > atMax
 }
 
 func searchPages(ctx context.Context, d *db.DB, f Filter) ([]*Record, error) {
@@ -558,15 +601,9 @@ func searchPages(ctx context.Context, d *db.DB, f Filter) ([]*Record, error) {
 		if err := rows.Scan(&node, &first, &atMax, &data); err != nil {
 			return nil, err
 		}
-		// Every record still to come is at or before atMax: once the
-		// page of results holds f.Limit records all later than that, it
-		// is complete.
-		if len(out) >= f.Limit {
-			slices.SortFunc(out, newer)
-			out = out[:f.Limit]
-			if out[f.Limit-1].At.UnixMicro() > atMax {
-				break
-			}
+		// Every record still to come is at or before atMax.
+		if complete(&out, f.Limit, atMax) {
+			break
 		}
 		if err := readPage(node, first, data, func(r *Record) bool {
 			if f.match(r) {

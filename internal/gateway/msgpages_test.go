@@ -122,6 +122,7 @@ func TestSearchAcrossPages(t *testing.T) {
 			{From: base.Add(100 * time.Second), Limit: 3},
 			{To: base.Add(10 * time.Second)},
 			{Issue: "000.00.01.H57-260302-0003", Limit: 1000},
+			{Issue: "000.00.01.H57-260302-0003", Limit: 3}, // stops at the newest pages
 			{Issue: "000.00.01.H57-260302-0004", Client: clients[2], Limit: 2},
 			{Issue: "000.00.01.H57-260302-0005", From: base.Add(60 * time.Second)},
 			{Issue: "000.00.01.H57-999999-0000"},
