@@ -36,6 +36,16 @@ type quotaLimiter struct {
 	// for, and leases made ahead (for the tests).
 	wg               sync.WaitGroup
 	waited, prefetch atomic.Int64
+	stopMu           sync.Mutex
+	stopped          bool // no background lease begins any more
+}
+
+// stop waits for the background leases; none begins afterwards.
+func (q *quotaLimiter) stop() {
+	q.stopMu.Lock()
+	q.stopped = true
+	q.stopMu.Unlock()
+	q.wg.Wait()
 }
 
 type lease struct {
@@ -163,9 +173,15 @@ func (q *quotaLimiter) prefetchLocked(l *lease, client, service, kind string, wi
 	default:
 		return
 	}
+	q.stopMu.Lock()
+	if q.stopped {
+		q.stopMu.Unlock()
+		return
+	}
+	q.wg.Add(1) // never concurrently with stop's Wait
+	q.stopMu.Unlock()
 	l.refilling = true
 	q.prefetch.Add(1)
-	q.wg.Add(1)
 	go func() {
 		defer q.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -217,7 +217,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); rt.cfg.Log.Run(ctx) }()
 	}
 	defer wg.Wait()
-	defer rt.quotas.wg.Wait() // background quota leases
+	defer rt.quotas.stop() // background quota leases
 	t := time.NewTicker(rt.cfg.PollInterval)
 	defer t.Stop()
 	clean := time.NewTicker(time.Minute)
