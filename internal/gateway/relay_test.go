@@ -253,3 +253,44 @@ func TestRelayMatchesReverseProxy(t *testing.T) {
 }
 
 func ok(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }
+
+// An answer that begins and then stalls past the service's time limit
+// breaks the client's connection (it cannot take the part for the whole)
+// and is logged as a timeout, on the relay (GET) and on ReverseProxy
+// (POST) alike.
+func TestAnswerStalledPastTheTimeLimit(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte("the first half, "))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the rest never comes
+	}))
+	defer backend.Close()
+	d := sqliteDB(t)
+	n := startNode(t, d, nodeOpts{cfg: func(c *gateway.Config) { c.BreakerFailures = 1 << 30 }})
+	seed(t, n.mgr, backend.URL)
+	ctx := t.Context()
+	slow := sid(provider + "/stall")
+	must(t, n.mgr.PutService(ctx, "admin", gateway.Service{ID: slow, Title: "stall", Timeout: 300 * time.Millisecond}))
+	must(t, n.mgr.PutVersion(ctx, "admin", sid(provider+"/stall/v1"), gateway.Version{BackendURL: backend.URL}))
+	must(t, n.mgr.SetStatus(ctx, "admin", sid(provider+"/stall/v1"), gateway.Published, nil))
+	_, err := n.mgr.Grant(ctx, "admin", gateway.AccessRight{Client: client, Service: slow})
+	must(t, err)
+	for _, method := range []string{"GET", "POST"} {
+		var body io.Reader
+		if method == "POST" {
+			body = strings.NewReader(`{"a":1}`)
+		}
+		resp := call(t, n.srv.URL, method, "/r1/"+provider+"/stall/x", "tok-client", body)
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil || resp.StatusCode != 200 || string(got) != "the first half, " {
+			t.Fatalf("%s: status %d, body %q, error %v: want the first half, then a broken connection", method, resp.StatusCode, got, err)
+		}
+		r, ok := recordByRequestID(t, d, resp.Header.Get(gateway.HeaderRequestID))
+		if !ok || r.Status != 200 || r.ErrorType != gateway.FaultServiceTimeout || r.ResponseBytes != int64(len(got)) {
+			t.Errorf("%s: record %+v (found %v)", method, r, ok)
+		}
+	}
+}

@@ -582,6 +582,10 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 		} else if h := ex.respHash; h != nil && h.err != nil && h.err != io.EOF {
 			rt.cfg.Logger.WarnContext(ctx, "gateway: answer cut short", "service", ex.service.String(), "request_id", ex.requestID, "err", h.err)
 			ex.errType, ex.abort = FaultServiceFailed, true
+			var ne net.Error
+			if errors.Is(h.err, context.DeadlineExceeded) || errors.As(h.err, &ne) && ne.Timeout() {
+				ex.errType = FaultServiceTimeout // past the service's time limit
+			}
 			_ = http.NewResponseController(w).Flush() // what came, then the break
 			return false
 		}
