@@ -325,6 +325,7 @@ type MessageLog struct {
 	headSeq  int64
 	headHash string
 	recs     []*Record  // reused by insert (writer goroutine)
+	pruned   time.Time  // when the per-minute totals were last pruned
 	pw       pageWriter // its buffers
 
 	// The hashes of the records written since the last batch signed, in
@@ -512,6 +513,12 @@ func (l *MessageLog) Run(ctx context.Context) {
 		case <-t.C:
 			if err := l.Sign(ctx); err != nil && ctx.Err() == nil {
 				l.cfg.Logger.Error("gateway: sign message log", "err", err)
+			}
+			if now := l.cfg.Now(); now.Sub(l.pruned) >= time.Hour {
+				l.pruned = now
+				if err := PruneMinutes(ctx, l.db, now.Add(-minutesKept)); err != nil && ctx.Err() == nil {
+					l.cfg.Logger.Warn("gateway: prune the message log's per-minute totals", "err", err)
+				}
 			}
 		case p := <-l.in:
 			// No timer: what queued up while the previous batch was

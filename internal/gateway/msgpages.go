@@ -396,6 +396,19 @@ ON CONFLICT (service, minute, node) DO UPDATE SET calls = gateway_msglog_minutes
 	return nil
 }
 
+// minutesKept is how long the per-minute totals are kept (the status page
+// reads the last hour; the records themselves stay in the pages).
+const minutesKept = 8 * 24 * time.Hour
+
+// PruneMinutes deletes the per-minute totals from before a time (the
+// writer of each node does it hourly, for every node's rows).
+func PruneMinutes(ctx context.Context, d *db.DB, before time.Time) error {
+	return d.Tx(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM gateway_msglog_minutes WHERE minute < $1`, unixMinute(before))
+		return err
+	})
+}
+
 // unixMinute numbers the minute holding t (minutes since 1970, rounded down).
 func unixMinute(t time.Time) int64 {
 	s := t.Unix()

@@ -223,6 +223,16 @@ func TestServiceStatusFromMinutes(t *testing.T) {
 		if len(st) != 2 || st[0].Calls != 1 || st[0].Errors != 0 || st[0].AvgMillis != 50 || st[1].Calls != 1 {
 			t.Errorf("status since the second minute: %+v", st)
 		}
+		// Totals older than kept are pruned; the records stay.
+		check(t, PruneMinutes(context.Background(), d, m.Add(time.Minute)))
+		st, err = ServiceStatus(context.Background(), d, m)
+		check(t, err)
+		if len(st) != 2 || st[0].Calls != 1 || st[1].Calls != 1 {
+			t.Errorf("status after pruning the first minute: %+v", st)
+		}
+		if n := len(allRecords(t, d)); n != 6 {
+			t.Errorf("%d records after pruning totals, want 6", n)
+		}
 		// A service that only failed has no last success.
 		logRecords(t, d, "a", 1, []Record{rec(m.Add(3*time.Minute), "VN/GOV/P/S/z/v1", 502, "", 1)})
 		st, err = ServiceStatus(context.Background(), d, m.Add(3*time.Minute))
