@@ -505,6 +505,12 @@ func (l *MessageLog) appendJournal(rec Record) error {
 	p := pendingPool.Get().(*pending)
 	p.rec, p.jseq, p.wait = rec, jseq, err != nil
 	l.in <- p
+	if len(l.in) >= l.cfg.MaxBatch {
+		select { // a batch's worth waits: the writer need not linger
+		case l.full <- struct{}{}:
+		default:
+		}
+	}
 	l.qmu.Unlock()
 	if err == nil {
 		return nil
@@ -551,23 +557,22 @@ func (l *MessageLog) writeRecovered(ctx context.Context) bool {
 }
 
 // linger adds to batch what arrives within journalLinger, up to MaxBatch.
+// The records wait in the channel's buffer meanwhile: the writer wakes
+// once a batch (the timer, or l.full when a batch's worth is queued),
+// not once a record, which at moderate rates cost each exchange a
+// goroutine wake-up.
 func (l *MessageLog) linger(ctx context.Context, batch []*pending) []*pending {
-	if len(batch) >= l.cfg.MaxBatch {
+	if batch = l.drain(batch); len(batch) >= l.cfg.MaxBatch {
 		return batch
 	}
 	t := time.NewTimer(journalLinger)
 	defer t.Stop()
-	for len(batch) < l.cfg.MaxBatch {
-		select {
-		case p := <-l.in:
-			batch = append(batch, p)
-		case <-t.C:
-			return batch
-		case <-ctx.Done():
-			return batch
-		}
+	select {
+	case <-t.C:
+	case <-l.full:
+	case <-ctx.Done():
 	}
-	return batch
+	return l.drain(batch)
 }
 
 // writeJournaled inserts a batch of journaled records, retrying while the

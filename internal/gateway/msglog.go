@@ -315,9 +315,10 @@ type LogConfig struct {
 // (LogConfig.JournalDir) Append returns once the record is in the journal.
 // Either way an appended record is durable when Append returns nil.
 type MessageLog struct {
-	db  *db.DB
-	cfg LogConfig
-	in  chan *pending
+	db   *db.DB
+	cfg  LogConfig
+	in   chan *pending
+	full chan struct{} // journal mode: a batch's worth is queued (linger)
 
 	// The head of the node's chain as last committed; owned by the writer
 	// goroutine. headOK false: read it from the database first.
@@ -406,7 +407,7 @@ func NewMessageLog(d *db.DB, cfg LogConfig) (*MessageLog, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &MessageLog{db: d, cfg: cfg, in: make(chan *pending, 4096)}
+	l := &MessageLog{db: d, cfg: cfg, in: make(chan *pending, 4096), full: make(chan struct{}, 1)}
 	if cfg.JournalDir != "" {
 		committed, err := journalCommitted(context.Background(), d, cfg.Node)
 		if err != nil {
