@@ -505,8 +505,8 @@ func (l *MessageLog) appendJournal(rec Record) error {
 	p := pendingPool.Get().(*pending)
 	p.rec, p.jseq, p.wait = rec, jseq, err != nil
 	l.in <- p
-	if len(l.in) >= l.cfg.MaxBatch {
-		select { // a batch's worth waits: the writer need not linger
+	if n := len(l.in); n >= l.cfg.MaxBatch || n == cap(l.in) {
+		select { // a batch's worth, or a full queue: the writer need not wait
 		case l.full <- struct{}{}:
 		default:
 		}
@@ -567,12 +567,20 @@ func (l *MessageLog) linger(ctx context.Context, batch []*pending) []*pending {
 	}
 	t := time.NewTimer(journalLinger)
 	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-l.full:
-	case <-ctx.Done():
+	for {
+		select {
+		case <-t.C:
+			return l.drain(batch)
+		case <-l.full:
+			// The queue is full (a batch's worth, or all it holds): take
+			// what waits, and go on gathering unless the batch is full.
+			if batch = l.drain(batch); len(batch) >= l.cfg.MaxBatch {
+				return batch
+			}
+		case <-ctx.Done():
+			return l.drain(batch)
+		}
 	}
-	return l.drain(batch)
 }
 
 // writeJournaled inserts a batch of journaled records, retrying while the
