@@ -228,3 +228,15 @@ func (s *testServer) Close() {
 	s.srv.Close()
 	s.wg.Wait()
 }
+
+// doctorCheck runs the doctor with cfg and returns its check named name.
+func doctorCheck(t *testing.T, cfg gateway.DoctorConfig, name string) gateway.Check {
+	t.Helper()
+	for _, c := range gateway.Doctor(context.Background(), cfg) {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no %q check", name)
+	return gateway.Check{}
+}

@@ -392,11 +392,15 @@ func readSegment(path string, first uint64) (entries []journalEntry, end int64, 
 		}
 		size := int64(8 + n)
 		if aligned {
-			pad := (8 - size%8) % 8
-			if _, err := r.Discard(int(pad)); err != nil {
+			var pad [8]byte
+			n := (8 - size%8) % 8
+			if _, err := io.ReadFull(r, pad[:n]); err != nil {
 				return entries, end, errTornEntry
 			}
-			size += pad
+			if pad != [8]byte{} {
+				return entries, end, fmt.Errorf("entry at %d: padding not zero", end)
+			}
+			size += n
 		}
 		entries = append(entries, journalEntry{jseq: jseq, rec: rec})
 		end += size

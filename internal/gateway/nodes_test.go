@@ -165,13 +165,7 @@ func TestTwoProcessesAsOneNodeAreReported(t *testing.T) {
 			return false
 		}
 		doctor := func() gateway.Check {
-			for _, c := range gateway.Doctor(ctx, gateway.DoctorConfig{DB: d, Now: now, PollInterval: 20 * time.Millisecond}) {
-				if c.Name == "gateway nodes" {
-					return c
-				}
-			}
-			t.Fatal("no nodes check")
-			return gateway.Check{}
+			return doctorCheck(t, gateway.DoctorConfig{DB: d, Now: now, PollInterval: 20 * time.Millisecond}, "gateway nodes")
 		}
 		// A restart: the first process stops, the next one takes its name.
 		ctx1, stop1 := context.WithCancel(ctx)

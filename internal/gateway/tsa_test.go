@@ -154,13 +154,7 @@ func TestTimeStampFailurePolicy(t *testing.T) {
 func TestDoctorChecksTheTSA(t *testing.T) {
 	authority, srv, roots := newTSA(t)
 	find := func() gateway.Check {
-		for _, c := range gateway.Doctor(context.Background(), gateway.DoctorConfig{TSA: &gateway.TSAConfig{URL: srv.URL, Roots: roots}}) {
-			if c.Name == "time-stamp authority" {
-				return c
-			}
-		}
-		t.Fatal("no time-stamp authority check")
-		return gateway.Check{}
+		return doctorCheck(t, gateway.DoctorConfig{TSA: &gateway.TSAConfig{URL: srv.URL, Roots: roots}}, "time-stamp authority")
 	}
 	if c := find(); c.Health != gateway.OK {
 		t.Fatalf("reachable TSA: %+v", c)
