@@ -2,8 +2,11 @@ package gateway_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/congso/congso/internal/gateway"
@@ -57,5 +60,107 @@ func TestFederationBetweenTwoGateways(t *testing.T) {
 	readAll(t, resp)
 	if resp.StatusCode != 404 || resp.Header.Get(gateway.HeaderError) != gateway.FaultUnknownService {
 		t.Fatalf("unknown instance: %d", resp.StatusCode)
+	}
+}
+
+// tamperingPeer stands between gateway A and its peer B: it swaps the
+// request hash in B's answers for another request's, as a peer answering
+// the wrong call would: in the X-Road-Request-Hash header (header) and in
+// the body, the xrd:requestHash element of a SOAP answer (body).
+type tamperingPeer struct {
+	next         http.RoundTripper
+	header, body atomic.Bool
+}
+
+func (p *tamperingPeer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := p.next.RoundTrip(r)
+	real, other := "", b64sum("another request")
+	if err == nil {
+		real = resp.Header.Get(gateway.HeaderRequestHash)
+	}
+	if real == "" {
+		return resp, err
+	}
+	if p.header.Load() {
+		resp.Header.Set(gateway.HeaderRequestHash, other)
+	}
+	if p.body.Load() {
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = io.NopCloser(strings.NewReader(strings.ReplaceAll(string(b), real, other))) // same length
+	}
+	return resp, nil
+}
+
+// integration "Federation": the client side checks that a peer's answer
+// is for the request it sent (the request hash, X-Road's consistency
+// check), in both profiles; an answer to another request is refused as
+// Server.ClientProxy.ServiceFailed.InconsistentResponse and logged so.
+func TestPeerAnswerForAnotherRequestIsRefused(t *testing.T) {
+	const soapAnswer = `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><kq>trích lục số 9</kq></soap:Body></soap:Envelope>`
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.Header.Get("SOAPAction") != "" {
+			w.Header().Set("Content-Type", xmlUTF8)
+			w.Write([]byte(soapAnswer))
+			return
+		}
+		w.Write([]byte("đã nhận"))
+	}))
+	defer backend.Close()
+	for _, kind := range []gateway.Kind{gateway.REST, gateway.SOAP} {
+		t.Run(string(kind), func(t *testing.T) {
+			svc := "VN-DNG/GOV/000.00.00.G07/HOTICH/trich-luc-" + string(kind)
+			tp := &tamperingPeer{}
+			f := federate(t, backend.URL, svc, kind, gateway.AccessRight{}, func(c *gateway.Config) {
+				tp.next, c.PeerTransport = c.PeerTransport, tp
+			})
+			fields := okFields()
+			fields.Service, fields.ID = svc+"/v2", "fed-hash"
+			msg := soapEnvelope(fields, soapRequestBody)
+			send := func() *http.Response {
+				if kind == gateway.SOAP {
+					return soapPost(t, f.a.srv.URL, "/", "tok-client", strings.NewReader(msg), xmlUTF8)
+				}
+				return call(t, f.a.srv.URL, "POST", "/r1/"+svc+"/v2/records", "tok-client", strings.NewReader(msg), gateway.HeaderID, "fed-hash")
+			}
+			resp := send()
+			body := readAll(t, resp)
+			if resp.StatusCode != 200 || resp.Header.Get(gateway.HeaderRequestHash) != b64sum(msg) {
+				t.Fatalf("%d %q %s", resp.StatusCode, resp.Header.Get(gateway.HeaderRequestHash), body)
+			}
+			if kind == gateway.SOAP && answerRequestHash(t, body) != b64sum(msg) {
+				t.Fatalf("the SOAP answer does not carry B's request hash: %s", body)
+			}
+
+			tampered := []*atomic.Bool{&tp.header}
+			if kind == gateway.SOAP {
+				tampered = append(tampered, &tp.body) // the envelope's element alone
+			}
+			for _, where := range tampered {
+				tp.header.Store(false)
+				tp.body.Store(false)
+				where.Store(true)
+				resp = send()
+				body = readAll(t, resp)
+				want := 502
+				if kind == gateway.SOAP {
+					want = 500
+					if ft := parseFault(t, body); ft.Code != gateway.FaultInconsistentResponse {
+						t.Fatalf("fault %+v", ft)
+					}
+				}
+				if resp.StatusCode != want || resp.Header.Get(gateway.HeaderError) != gateway.FaultInconsistentResponse || strings.Contains(body, "trích lục") || strings.Contains(body, "đã nhận") {
+					t.Fatalf("an answer to another request: %d %q %s", resp.StatusCode, resp.Header.Get(gateway.HeaderError), body)
+				}
+				rec, ok := waitRecord(t, f.dbA, resp.Header.Get(gateway.HeaderRequestID))
+				if !ok || rec.ErrorType != gateway.FaultInconsistentResponse || rec.Status != want {
+					t.Fatalf("A's record %+v", rec)
+				}
+			}
+		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"math/rand/v2"
 	"regexp"
 	"testing"
@@ -63,7 +65,7 @@ func TestNewIDIsAUUIDv4(t *testing.T) {
 }
 
 // readRootPartStart never panics, and what it returns is exactly the
-// start of the message (it is sent on unchanged).
+// start of the message (it is sent on unchanged), on an error too.
 func FuzzReadRootPartStart(f *testing.F) {
 	f.Add([]byte("--b\r\nContent-Type: text/xml\r\n\r\n<Envelope/>"), "b")
 	f.Add([]byte("pre\r\n--b\r\nContent-Type: application/xop+xml; type=\"text/xml\"\r\nX: y\r\n\r\n"), "b")
@@ -74,8 +76,66 @@ func FuzzReadRootPartStart(f *testing.F) {
 			return
 		}
 		got, err := readRootPartStart(bufio.NewReaderSize(bytes.NewReader(msg), 16), boundary, "")
-		if err == nil && !bytes.HasPrefix(msg, got) {
-			t.Fatalf("returned %q, not a prefix of the message", got)
+		if !bytes.HasPrefix(msg, got) {
+			t.Fatalf("returned %q (%v), not a prefix of the message", got, err)
 		}
 	})
+}
+
+// readSOAPAnswer never panics and loses no byte of an answer (what it read
+// is the start of the answer, on an error too); withRequestHash keeps every
+// byte after the insertion point, puts exactly one requestHash element
+// of the gateway's, and keeps a well-formed answer well-formed.
+func FuzzSOAPAnswer(f *testing.F) {
+	env := `xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"`
+	f.Add([]byte(`<?xml version="1.0"?><s:Envelope ` + env + `><s:Body><a/></s:Body></s:Envelope>`))
+	f.Add([]byte(`<s:Envelope ` + env + ` xmlns:x="http://x-road.eu/xsd/xroad.xsd"><s:Header><x:id>1</x:id><x:requestHash algorithmId="a">h</x:requestHash><x:requestHash>g</x:requestHash></s:Header><s:Body/></s:Envelope>`))
+	f.Add([]byte(`<s:Envelope ` + env + `><s:Header><!-- c --><o xmlns="urn:o"><x:requestHash xmlns:x="http://x-road.eu/xsd/xroad.xsd"/></o></s:Header></s:Envelope>`))
+	f.Add([]byte(`<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Header/><Body/></Envelope>`))
+	f.Add([]byte(`<s:Envelope ` + env + `><s:Header>`))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		a, err := readSOAPAnswer(bufio.NewReaderSize(bytes.NewReader(msg), 16))
+		if !bytes.HasPrefix(msg, a.head) {
+			t.Fatalf("read %q (%v), not a prefix of the answer", a.head, err)
+		}
+		if err != nil {
+			return
+		}
+		const sum = "c3VtCg=="
+		out := a.withRequestHash(sum)
+		if !bytes.HasSuffix(out, a.head[a.at:]) {
+			t.Fatalf("bytes after the insertion point changed: %q", out)
+		}
+		if n := bytes.Count(out, []byte(`algorithmId="`+HashAlgorithmSHA256+`">`+sum+`<`)); n != 1 {
+			t.Fatalf("%d requestHash elements of the gateway's in %q", n, out)
+		}
+		if wellFormed(msg) && !wellFormed(append(out, msg[len(a.head):]...)) {
+			t.Fatalf("a well-formed answer became malformed:\n%s\n%s", msg, out)
+		}
+	})
+}
+
+// wellFormed reports whether b is one XML element (and what may surround
+// it), every tag closed.
+func wellFormed(b []byte) bool {
+	d := xml.NewDecoder(bytes.NewReader(b))
+	depth, roots := 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return depth == 0 && roots == 1
+		}
+		if err != nil {
+			return false
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
 }

@@ -128,7 +128,7 @@ func (rt *Runtime) relay(w *statusWriter, r *http.Request, ex *exchange, deadlin
 	relayed.Add(1)
 	resp, err := t.send(ctx, deadline, host, req, write)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
-		rt.takeAnswer(ex, resp) // as ReverseProxy: the log holds the (empty) answer's hash
+		_ = rt.takeAnswer(ex, resp) // as ReverseProxy: the log holds the (empty) answer's hash
 		resp.Body.Close()
 		err = errors.New("the service switched protocols without being asked")
 	}
@@ -137,7 +137,11 @@ func (rt *Runtime) relay(w *statusWriter, r *http.Request, ex *exchange, deadlin
 		return
 	}
 	removeHopByHop(resp.Header)
-	rt.takeAnswer(ex, resp)
+	if err := rt.takeAnswer(ex, resp); err != nil { // (not for peers or SOAP: never)
+		resp.Body.Close()
+		rt.callFailed(w, ctx, ex, err)
+		return
+	}
 	dst := w.Header()
 	for k, vv := range resp.Header {
 		dst[k] = append(dst[k], vv...)

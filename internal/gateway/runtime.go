@@ -553,6 +553,7 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 		}
 		body := http.MaxBytesReader(w, r.Body, maxBody)
 		ex.reqBody = newHashingReader(body)
+		ex.reqBody.size = r.ContentLength
 		if ex.svc != nil && ex.svc.LogBodies {
 			ex.reqCap = &capture{}
 			ex.reqBody.tap = ex.reqCap
@@ -653,14 +654,25 @@ func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func (rt *Runtime) modifyResponse(resp *http.Response) error {
-	rt.takeAnswer(resp.Request.Context().Value(exchangeKey{}).(*exchange), resp)
-	return nil
+	return rt.takeAnswer(resp.Request.Context().Value(exchangeKey{}).(*exchange), resp)
 }
 
 // takeAnswer sets the X-Road headers of the answer (dropping the ones the
-// backend may not set) and hashes its body on its way to the client.
-func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) {
+// backend may not set) and hashes its body on its way to the client. A
+// peer gateway's answer must be for this request: one whose request hash
+// differs is refused (the error is a *Fault).
+func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) error {
 	h := resp.Header
+	if ex.peer && ex.reqBody.done() {
+		if got := h[HeaderRequestHash]; len(got) > 0 && got[0] != ex.reqBody.sumB64() {
+			return fault(http.StatusBadGateway, FaultInconsistentResponse, "the peer gateway's answer is not for this request: its "+HeaderRequestHash+" differs")
+		}
+	}
+	if ex.soap {
+		if err := rt.soapRequestHash(ex, resp); err != nil {
+			return err
+		}
+	}
 	if _, ok := h["Content-Type"]; !ok && ex.w != nil {
 		// The answer goes on untyped, as the service sent it: the server
 		// must not guess a type from its first bytes.
@@ -678,11 +690,7 @@ func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) {
 	h[HeaderRequestID] = []string{ex.requestID}
 	h[HeaderID] = []string{ex.messageID}
 	if ex.reqBody.done() {
-		if ex.reqBody.h == nil {
-			h[HeaderRequestHash] = []string{emptySumB64}
-		} else {
-			h[HeaderRequestHash] = []string{base64.StdEncoding.EncodeToString(ex.reqBody.sum())}
-		}
+		h[HeaderRequestHash] = []string{ex.reqBody.sumB64()}
 	}
 	ex.respHash = newHashingReader(resp.Body)
 	if ex.svc != nil && ex.svc.LogBodies {
@@ -690,6 +698,7 @@ func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) {
 		ex.respHash.tap = ex.respCap
 	}
 	resp.Body = ex.respHash
+	return nil
 }
 
 func (rt *Runtime) proxyError(w http.ResponseWriter, r *http.Request, err error) {
@@ -702,6 +711,7 @@ func (rt *Runtime) callFailed(w http.ResponseWriter, ctx context.Context, ex *ex
 	var mbe *http.MaxBytesError
 	var ne net.Error
 	switch {
+	case errors.As(err, &f): // the answer was refused
 	case errors.As(err, &mbe):
 		f = fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", mbe.Limit))
 	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF):
@@ -810,19 +820,21 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // hashingReader hashes and counts what passes through it.
 type hashingReader struct {
-	r   io.ReadCloser
-	h   hash.Hash
-	n   int64
-	err error
-	tap *capture
-	mu  sync.Mutex
+	r io.ReadCloser
+	h hash.Hash
+	n int64
+	// size is the length the body declared (Content-Length), or -1.
+	size int64
+	err  error
+	tap  *capture
+	mu   sync.Mutex
 }
 
 func newHashingReader(r io.ReadCloser) *hashingReader {
 	if r == http.NoBody {
 		return &hashingReader{r: r} // nothing to hash: sum is emptySum
 	}
-	return &hashingReader{r: r, h: sha256.New()}
+	return &hashingReader{r: r, h: sha256.New(), size: -1}
 }
 
 // emptySum is the SHA-256 of no bytes, and its hex and base64 forms.
@@ -860,10 +872,15 @@ func (h *hashingReader) fail(err error) {
 	h.mu.Unlock()
 }
 
+// done reports whether the whole body was read: up to its end, or up to
+// its declared length. The transport sends a body of known length before
+// it reads on to see its end, so the answer can come first when the last
+// read returned no io.EOF (a SOAP call's body: the header already read,
+// then the rest).
 func (h *hashingReader) done() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.r == http.NoBody || errors.Is(h.err, io.EOF)
+	return h.r == http.NoBody || errors.Is(h.err, io.EOF) || h.err == nil && h.size >= 0 && h.n == h.size
 }
 
 func (h *hashingReader) sum() []byte {
@@ -873,6 +890,13 @@ func (h *hashingReader) sum() []byte {
 		return emptySum[:]
 	}
 	return h.h.Sum(nil)
+}
+
+func (h *hashingReader) sumB64() string {
+	if h.h == nil {
+		return emptySumB64
+	}
+	return base64.StdEncoding.EncodeToString(h.sum())
 }
 
 func (h *hashingReader) sumHex() string {

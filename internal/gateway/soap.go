@@ -29,8 +29,11 @@ import (
 // circuit breaker, timeouts and body limits, message log and metrics. The
 // bytes already read and the rest of the stream then go, unchanged and
 // never buffered, to the version's backend URL as a POST with the caller's
-// Content-Type and SOAPAction; the answer streams back unchanged. Services
-// of other instances go to the peer gateway's SOAP endpoint (its URL + "/").
+// Content-Type and SOAPAction; the answer streams back unchanged but for
+// the xrd:requestHash element the gateway puts at the end of its Header
+// ([Runtime.soapRequestHash]). Services of other instances go to the peer
+// gateway's SOAP endpoint (its URL + "/"), whose answer's requestHash is
+// checked.
 //
 // Errors are SOAP 1.1 Faults (HTTP 500, text/xml) whose faultcode is the
 // X-Road category the REST profile answers for the same problem, and whose
@@ -537,7 +540,7 @@ func soapContentType(ct string) (boundary, start string, f *Fault) {
 // and the part's header, which must say text/xml or application/xop+xml
 // and, when start is set, carry that Content-ID (the root part comes
 // first, as SOAP stacks send it). It returns the bytes read, to be sent on
-// unchanged.
+// unchanged (on an error too).
 func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error) {
 	var got []byte
 	line := func() (string, error) {
@@ -563,27 +566,27 @@ func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error)
 	for {
 		l, err := line()
 		if err != nil {
-			return nil, err
+			return got, err
 		}
 		if strings.TrimRight(l, " \t") == delim {
 			break
 		}
 		if strings.HasPrefix(l, delim+"--") {
-			return nil, badSOAP("the multipart message has no part")
+			return got, badSOAP("the multipart message has no part")
 		}
 	}
 	partType, partID := "", ""
 	for {
 		l, err := line()
 		if err != nil {
-			return nil, err
+			return got, err
 		}
 		if l == "" {
 			break
 		}
 		k, v, ok := strings.Cut(l, ":")
 		if !ok {
-			return nil, badSOAP("malformed header line in the first part")
+			return got, badSOAP("malformed header line in the first part")
 		}
 		switch k = strings.TrimSpace(k); {
 		case strings.EqualFold(k, "Content-Type"):
@@ -595,15 +598,190 @@ func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error)
 	mt, params, err := mime.ParseMediaType(partType)
 	switch {
 	case start != "" && strings.Trim(partID, "<>") != strings.Trim(start, "<>"):
-		return nil, badSOAP("the first part (Content-ID %s) is not the start part %s: put the envelope first", clip(partID), clip(start))
+		return got, badSOAP("the first part (Content-ID %s) is not the start part %s: put the envelope first", clip(partID), clip(start))
 	case err != nil:
-		return nil, badSOAP("the first part needs a Content-Type (text/xml, or application/xop+xml for MTOM)")
+		return got, badSOAP("the first part needs a Content-Type (text/xml, or application/xop+xml for MTOM)")
 	case mt != "text/xml" && mt != "application/xop+xml":
-		return nil, badSOAP("the first part must be the SOAP envelope (text/xml, or application/xop+xml for MTOM), not %s", clip(mt))
+		return got, badSOAP("the first part must be the SOAP envelope (text/xml, or application/xop+xml for MTOM), not %s", clip(mt))
 	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
-		return nil, badSOAP("the SOAP message must be encoded in UTF-8")
+		return got, badSOAP("the SOAP message must be encoded in UTF-8")
 	}
 	return got, nil
+}
+
+// HashAlgorithmSHA256 is the algorithmId of the requestHash element the
+// gateway puts in SOAP answers: XML Encryption's name for SHA-256.
+const HashAlgorithmSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+
+// soapAnswer is the start of a SOAP answer, as read by readSOAPAnswer.
+type soapAnswer struct {
+	// head holds the bytes read, to go on (changed or not) before the rest.
+	head []byte
+	// at is where the envelope's Header ends in head (before its end
+	// tag), or, with no Header, where the Body starts.
+	at       int
+	noHeader bool
+	// hashes are the requestHash elements of the Header, [start, end) in
+	// head; hash and alg are the first one's value and algorithmId.
+	hashes    [][2]int
+	hash, alg string
+}
+
+// readSOAPAnswer reads an answer's SOAP 1.1 envelope up to the end of its
+// Header (or the start of its Body when it has none), reading at most
+// MaxSOAPHeaderBytes. The bytes read are in a.head, on an error too. Errors
+// wrap ErrBadSOAP (not an envelope), ErrSOAPHeaderTooLarge, or the error
+// of br (io.EOF: the answer ended first).
+func readSOAPAnswer(br *bufio.Reader) (a soapAnswer, err error) {
+	rec := &byteRecorder{r: br, max: MaxSOAPHeaderBytes}
+	defer func() {
+		a.head = rec.buf
+		switch {
+		case err == nil:
+		case rec.full:
+			err = ErrSOAPHeaderTooLarge
+		case rec.err != nil:
+			err = rec.err
+		case !errors.Is(err, ErrBadSOAP):
+			err = fmt.Errorf("%w: %v", ErrBadSOAP, err)
+		}
+	}()
+	d := xml.NewDecoder(rec)
+	env, err := nextElement(d, "the Envelope")
+	if err != nil {
+		return a, err
+	}
+	if env.Name.Space != NamespaceSOAPEnvelope || env.Name.Local != "Envelope" {
+		return a, badSOAP("not a SOAP 1.1 envelope")
+	}
+	// The decoder reads byte by byte: its offset before a token is where
+	// that token starts in rec.buf.
+	at := int(d.InputOffset())
+	el, err := nextElement(d, "the Body")
+	if err != nil {
+		return a, err
+	}
+	if el.Name.Space != NamespaceSOAPEnvelope || el.Name.Local != "Header" {
+		a.at, a.noHeader = at, true
+		return a, nil
+	}
+	for {
+		at := int(d.InputOffset())
+		tok, err := d.Token()
+		if err != nil {
+			return a, err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement: // the Header's
+			a.at = at
+			return a, nil
+		case xml.StartElement:
+			if t.Name.Space != NamespaceXRoad || t.Name.Local != "requestHash" {
+				if err := d.Skip(); err != nil {
+					return a, err
+				}
+				continue
+			}
+			v, err := readText(d, "requestHash")
+			if err != nil {
+				return a, err
+			}
+			if a.hashes == nil {
+				a.hash = v
+				for _, at := range t.Attr {
+					if at.Name.Local == "algorithmId" {
+						a.alg = strings.TrimSpace(at.Value)
+					}
+				}
+			}
+			a.hashes = append(a.hashes, [2]int{at, int(d.InputOffset())})
+		}
+	}
+}
+
+// withRequestHash returns the head with the gateway's requestHash element
+// (sum, base64) at the end of the Header, in place of any the service
+// wrote; an envelope without a Header gets one.
+func (a soapAnswer) withRequestHash(sum string) []byte {
+	el := `<xrd:requestHash xmlns:xrd="` + NamespaceXRoad + `" algorithmId="` + HashAlgorithmSHA256 + `">` + sum + `</xrd:requestHash>`
+	if a.noHeader {
+		el = `<SOAP-ENV:Header xmlns:SOAP-ENV="` + NamespaceSOAPEnvelope + `">` + el + `</SOAP-ENV:Header>`
+	}
+	b := make([]byte, 0, len(a.head)+len(el))
+	last := 0
+	for _, h := range a.hashes {
+		b = append(b, a.head[last:h[0]]...)
+		last = h[1]
+	}
+	b = append(b, a.head[last:a.at]...)
+	b = append(b, el...)
+	return append(b, a.head[a.at:]...)
+}
+
+// soapAnswerType reports whether an answer of this Content-Type is a SOAP
+// 1.1 message in UTF-8, and its boundary if it is multipart/related.
+func soapAnswerType(ct string) (boundary, start string, ok bool) {
+	if ct == "" {
+		return "", "", false
+	}
+	boundary, start, f := soapContentType(ct)
+	return boundary, start, f == nil
+}
+
+// soapRequestHash puts the request's hash in a SOAP answer's Header, as
+// an X-Road security server does (xrd:requestHash), or, for a peer
+// gateway's answer, checks the one the peer put there: an answer to
+// another request is refused (FaultInconsistentResponse). Only known once
+// the whole request was read (the X-Road-Request-Hash header too). An
+// answer that is not a SOAP envelope passes unchanged. A read error is
+// returned: nothing was sent to the client yet.
+func (rt *Runtime) soapRequestHash(ex *exchange, resp *http.Response) error {
+	if !ex.reqBody.done() || resp.Body == nil || resp.Body == http.NoBody {
+		return nil
+	}
+	boundary, start, ok := soapAnswerType(resp.Header.Get("Content-Type"))
+	if !ok {
+		return nil
+	}
+	br := bufio.NewReaderSize(resp.Body, 4096)
+	var parts []byte
+	var a soapAnswer
+	var err error
+	if boundary != "" {
+		parts, err = readRootPartStart(br, boundary, start)
+	}
+	if err == nil {
+		a, err = readSOAPAnswer(br)
+	}
+	head := append(parts, a.head...)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrBadSOAP) || errors.Is(err, ErrSOAPHeaderTooLarge):
+		// Not an envelope the gateway can read: it goes as it came.
+		resp.Body = soapBody{Reader: io.MultiReader(bytes.NewReader(head), br), Closer: resp.Body}
+		return nil
+	case err == io.EOF:
+		// The answer ended first: it goes as it came, whole.
+		resp.Body = soapBody{Reader: bytes.NewReader(head), Closer: resp.Body}
+		return nil
+	default:
+		return err // cut short or too slow: answered as a failed call
+	}
+	sum := ex.reqBody.sumB64()
+	if ex.peer {
+		if a.hashes != nil && (a.alg != HashAlgorithmSHA256 || a.hash != sum) {
+			return fault(http.StatusBadGateway, FaultInconsistentResponse, "the peer gateway's answer is not for this request: its requestHash differs")
+		}
+	} else {
+		withHash := a.withRequestHash(sum)
+		if resp.ContentLength >= 0 {
+			resp.ContentLength += int64(len(withHash) - len(a.head))
+			resp.Header["Content-Length"] = []string{itoa(resp.ContentLength)}
+		}
+		head = append(parts, withHash...)
+	}
+	resp.Body = soapBody{Reader: io.MultiReader(bytes.NewReader(head), br), Closer: resp.Body}
+	return nil
 }
 
 // writeSOAPFault answers f as a SOAP 1.1 Fault in X-Road's form: HTTP 500,
@@ -661,7 +839,7 @@ func faultStatus(category string) int {
 		return http.StatusGone
 	case FaultAccessDenied:
 		return http.StatusForbidden
-	case FaultServiceFailed, FaultPeerUnreachable:
+	case FaultServiceFailed, FaultPeerUnreachable, FaultInconsistentResponse:
 		return http.StatusBadGateway
 	case FaultServiceTimeout:
 		return http.StatusGatewayTimeout

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -138,6 +139,43 @@ func parseFault(t testing.TB, body string) soapFault {
 	return soapFault{f.Code, f.String, f.Detail.FaultDetail}
 }
 
+// b64sum is the request hash the gateway sends: SHA-256, base64.
+func b64sum(msg string) string {
+	sum := sha256.Sum256([]byte(msg))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// requestHashElement is the element the gateway puts at the end of a SOAP
+// answer's Header for the request msg.
+func requestHashElement(msg string) string {
+	return `<xrd:requestHash xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" algorithmId="http://www.w3.org/2001/04/xmlenc#sha256">` + b64sum(msg) + `</xrd:requestHash>`
+}
+
+// answerRequestHash parses a SOAP answer and returns its Header's
+// requestHash (failing if the answer is not well-formed, or the algorithm
+// is not SHA-256).
+func answerRequestHash(t testing.TB, answer string) string {
+	t.Helper()
+	var env struct {
+		Header struct {
+			Hashes []struct {
+				Alg   string `xml:"algorithmId,attr"`
+				Value string `xml:",chardata"`
+			} `xml:"http://x-road.eu/xsd/xroad.xsd requestHash"`
+		} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Header"`
+	}
+	if err := xml.Unmarshal([]byte(answer), &env); err != nil {
+		t.Fatalf("the answer is not well-formed: %v\n%s", err, answer)
+	}
+	switch h := env.Header.Hashes; {
+	case len(h) == 0:
+		return ""
+	case len(h) > 1 || h[0].Alg != gateway.HashAlgorithmSHA256:
+		t.Fatalf("requestHash elements %+v", h)
+	}
+	return env.Header.Hashes[0].Value
+}
+
 // seedSOAP registers what seed does, plus the SOAP service soapSvc v1 at
 // backend with a WSDL, and a right for client on it.
 func seedSOAP(t testing.TB, m *gateway.Manager, backend string) {
@@ -167,6 +205,18 @@ func recordByRequestID(t testing.TB, d *db.DB, id string) (gateway.Record, bool)
 	return gateway.Record{}, false
 }
 
+// waitRecord finds the exchange's record, waiting up to 5 s for it: the
+// gateway logs an exchange once its answer is sent, and a client can have
+// read a long answer by then.
+func waitRecord(t testing.TB, d *db.DB, id string) (gateway.Record, bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r, ok := recordByRequestID(t, d, id); ok || time.Now().After(deadline) {
+			return r, ok
+		}
+	}
+}
+
 // integration "Wire and identity model": SOAP profile for legacy partners.
 // A SOAP client calls a SOAP backend through the gateway; the envelope and
 // the answer pass unchanged, and the exchange is in the message log.
@@ -192,10 +242,13 @@ func TestSOAPCallPassesThroughAndIsLogged(t *testing.T) {
 		n := startNode(t, d, nodeOpts{})
 		seedSOAP(t, n.mgr, backend.URL+"/ws/lltp?wsdl=0")
 		env := soapEnvelope(okFields(), soapRequestBody)
+		// The answer gains a Header with the request's hash, as X-Road's
+		// provider side adds it.
+		want := strings.Replace(answer, "<SOAP-ENV:Body>", `<SOAP-ENV:Header xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">`+requestHashElement(env)+`</SOAP-ENV:Header><SOAP-ENV:Body>`, 1)
 		for _, path := range []string{"/", "/soap"} {
 			resp := soapPost(t, n.srv.URL, path, "tok-client", strings.NewReader(env), xmlUTF8)
 			body := readAll(t, resp)
-			if resp.StatusCode != 200 || body != answer || resp.Header.Get("Content-Type") != xmlUTF8 {
+			if resp.StatusCode != 200 || body != want || resp.Header.Get("Content-Type") != xmlUTF8 || answerRequestHash(t, body) != b64sum(env) {
 				t.Fatalf("POST %s: %d %q: %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 			}
 			mu.Lock()
@@ -213,11 +266,11 @@ func TestSOAPCallPassesThroughAndIsLogged(t *testing.T) {
 				t.Fatal("no record")
 			}
 			sum := sha256.Sum256([]byte(env))
-			ans := sha256.Sum256([]byte(answer))
+			ans := sha256.Sum256([]byte(want)) // the answer as the client got it
 			if rec.Client != client || rec.Service != soapSvc+"/v1" || rec.MessageID != "soap-msg-1" || rec.UserID != "VN001" ||
 				rec.Issue != okFields().Issue || rec.Method != "POST" || rec.Status != 200 || rec.ErrorType != "" ||
 				rec.RequestBytes != int64(len(env)) || rec.RequestHash != hex.EncodeToString(sum[:]) ||
-				rec.ResponseBytes != int64(len(answer)) || rec.ResponseHash != hex.EncodeToString(ans[:]) {
+				rec.ResponseBytes != int64(len(want)) || rec.ResponseHash != hex.EncodeToString(ans[:]) {
 				t.Fatalf("record %+v", rec)
 			}
 		}
@@ -748,5 +801,143 @@ func TestSOAPWithAttachmentsPassesThrough(t *testing.T) {
 				t.Fatalf("%d %s %s", resp.StatusCode, resp.Header.Get(gateway.HeaderError), body)
 			}
 		})
+	}
+}
+
+// integration "Wire and identity model" (X-Road SOAP profile): the
+// provider side puts the request's hash in the answer's SOAP Header
+// (xrd:requestHash, replacing one the service forged), keeping the rest of
+// the answer byte for byte and its length right; answers it cannot read
+// as an envelope pass unchanged; an answer cut short before its Header
+// ends is a ServiceFailed fault, not half an answer.
+func TestSOAPAnswerCarriesRequestHash(t *testing.T) {
+	const envNS = `xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"`
+	var mu sync.Mutex
+	var answer func(w http.ResponseWriter, r *http.Request)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		a := answer
+		mu.Unlock()
+		a(w, r)
+	}))
+	defer backend.Close()
+	d := sqliteDB(t)
+	n := startNode(t, d, nodeOpts{})
+	seedSOAP(t, n.mgr, backend.URL+"/ws/lltp")
+	env := soapEnvelope(okFields(), soapRequestBody)
+	hash := requestHashElement(env)
+	send := func(ct string, status int, chunks ...string) func(w http.ResponseWriter, r *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ct)
+			if len(chunks) == 1 {
+				w.Header().Set("Content-Length", strconv.Itoa(len(chunks[0])))
+			}
+			w.WriteHeader(status)
+			for _, c := range chunks {
+				w.Write([]byte(c))
+				w.(http.Flusher).Flush()
+			}
+		}
+	}
+	withHeader := `<?xml version="1.0"?>` + "\n" + `<soap:Envelope ` + envNS + ` xmlns:xrd="http://x-road.eu/xsd/xroad.xsd">` +
+		`<soap:Header>` + "\n" + `<xrd:id>m1</xrd:id><xrd:requestHash algorithmId="http://www.w3.org/2001/04/xmlenc#sha512">Zm9yZ2Vk</xrd:requestHash>` +
+		`<o:x xmlns:o="urn:o"><xrd:requestHash>nested: another block's business</xrd:requestHash></o:x>` + "\n" + `</soap:Header>` +
+		`<soap:Body><kq>đã có</kq></soap:Body></soap:Envelope>`
+	withHeaderWant := strings.Replace(strings.Replace(withHeader,
+		`<xrd:requestHash algorithmId="http://www.w3.org/2001/04/xmlenc#sha512">Zm9yZ2Vk</xrd:requestHash>`, "", 1),
+		"\n</soap:Header>", "\n"+hash+"</soap:Header>", 1)
+	noHeader := `<soap:Envelope ` + envNS + `>` + "\n" + `<soap:Body><kq>đã có</kq></soap:Body></soap:Envelope>`
+	noHeaderWant := strings.Replace(noHeader, "\n<soap:Body>",
+		`<SOAP-ENV:Header xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">`+hash+"</SOAP-ENV:Header>\n<soap:Body>", 1)
+	fault := `<soap:Envelope ` + envNS + `><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>không có phiếu</faultstring></soap:Fault></soap:Body></soap:Envelope>`
+	pdf := "%PDF-1.7\n" + strings.Repeat("\x00\xff\r\n--b\r\n", 3000)
+	part := func(e string) string {
+		return "--b\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: <root>\r\n\r\n" + e +
+			"\r\n--b\r\nContent-Type: application/pdf\r\n\r\n" + pdf + "\r\n--b--\r\n"
+	}
+	bigHeader := `<soap:Envelope ` + envNS + `><soap:Header><o:x xmlns:o="urn:o">` + strings.Repeat("x", gateway.MaxSOAPHeaderBytes) +
+		`</o:x></soap:Header><soap:Body/></soap:Envelope>`
+	notClosed := `<soap:Envelope ` + envNS + `><soap:Header>`
+	cases := []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request)
+		status int
+		want   string
+	}{
+		{"a Header: the service's hash replaced", send(xmlUTF8, 200, withHeader), 200, withHeaderWant},
+		{"no Header: one is made", send(xmlUTF8, 200, noHeader), 200, noHeaderWant},
+		{"streamed in pieces", send(xmlUTF8, 200, noHeader[:20], noHeader[20:45], noHeader[45:]), 200, noHeaderWant},
+		{"the service's SOAP Fault", send(xmlUTF8, 500, fault), 500, strings.Replace(fault, "<soap:Body>",
+			`<SOAP-ENV:Header xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">`+hash+"</SOAP-ENV:Header><soap:Body>", 1)},
+		{"with an attachment", send(`multipart/related; type="text/xml"; boundary=b`, 200, part(withHeader)), 200, part(withHeaderWant)},
+		{"not an envelope", send(xmlUTF8, 200, "<ok/>"), 200, "<ok/>"},
+		{"JSON", send("application/json", 200, `{"soap:Envelope":1}`), 200, `{"soap:Envelope":1}`},
+		{"not UTF-8", send("text/xml; charset=iso-8859-1", 200, noHeader), 200, noHeader},
+		{"a Header over 64 KiB", send(xmlUTF8, 200, bigHeader), 200, bigHeader},
+		{"ends inside its Header", send(xmlUTF8, 200, notClosed), 200, notClosed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			mu.Lock()
+			answer = c.answer
+			mu.Unlock()
+			resp := soapPost(t, n.srv.URL, "/", "tok-client", strings.NewReader(env), xmlUTF8)
+			body := readAll(t, resp) // fails if Content-Length says more than came
+			if resp.StatusCode != c.status || body != c.want {
+				t.Fatalf("%d %s:\n%q\nwant\n%q", resp.StatusCode, resp.Header.Get(gateway.HeaderError), body, c.want)
+			}
+			if resp.ContentLength >= 0 && resp.ContentLength != int64(len(body)) {
+				t.Fatalf("Content-Length %d for %d bytes", resp.ContentLength, len(body))
+			}
+			if resp.Header.Get(gateway.HeaderRequestHash) != b64sum(env) {
+				t.Fatalf("%s: %q", gateway.HeaderRequestHash, resp.Header.Get(gateway.HeaderRequestHash))
+			}
+			rec, ok := waitRecord(t, d, resp.Header.Get(gateway.HeaderRequestID))
+			sum := sha256.Sum256([]byte(body))
+			if !ok || rec.ErrorType != "" || rec.Status != c.status || rec.ResponseBytes != int64(len(body)) || rec.ResponseHash != hex.EncodeToString(sum[:]) {
+				t.Fatalf("record %+v", rec)
+			}
+		})
+	}
+
+	// Cut short before the Header ends: the gateway has sent nothing yet,
+	// so the client gets a fault instead of half an answer.
+	// Or stalled there past the service's time limit: a ServiceTimeout.
+	ctx := t.Context()
+	must(t, n.mgr.PutService(ctx, "admin", gateway.Service{ID: sid(soapSvc), Kind: gateway.SOAP, Title: "Tra cứu phiếu LLTP (SOAP)", Timeout: 300 * time.Millisecond}))
+	must(t, n.rt.Reload(ctx))
+	for _, c := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request)
+		fault  string
+	}{
+		{"cut short", func(w http.ResponseWriter, r *http.Request) {
+			conn, bw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			bw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 900\r\n\r\n" + notClosed)
+			bw.Flush()
+			conn.Close()
+		}, gateway.FaultServiceFailed},
+		{"stalled", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", xmlUTF8)
+			w.Write([]byte(notClosed))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // the rest never comes
+		}, gateway.FaultServiceTimeout},
+	} {
+		mu.Lock()
+		answer = c.answer
+		mu.Unlock()
+		resp := soapPost(t, n.srv.URL, "/", "tok-client", strings.NewReader(env), xmlUTF8)
+		body := readAll(t, resp)
+		if f := parseFault(t, body); resp.StatusCode != 500 || f.Code != c.fault {
+			t.Fatalf("%s: %d %s", c.name, resp.StatusCode, body)
+		}
+		if rec, ok := waitRecord(t, d, resp.Header.Get(gateway.HeaderRequestID)); !ok || rec.ErrorType != c.fault {
+			t.Fatalf("%s: record %+v", c.name, rec)
+		}
 	}
 }

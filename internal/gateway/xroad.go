@@ -46,13 +46,16 @@ const (
 	FaultUnknownClient   = "Server.ClientProxy.UnknownMember"
 	FaultClientInternal  = "Server.ClientProxy.InternalError"
 	FaultPeerUnreachable = "Server.ClientProxy.NetworkError"
-	FaultUnknownService  = "Server.ServerProxy.UnknownService"
-	FaultServiceDisabled = "Server.ServerProxy.ServiceDisabled"
-	FaultAccessDenied    = "Server.ServerProxy.AccessDenied"
-	FaultServiceFailed   = "Server.ServerProxy.ServiceFailed"
-	FaultServiceTimeout  = "Server.ServerProxy.ServiceTimeout"
-	FaultCircuitOpen     = "Server.ServerProxy.ServiceUnavailable"
-	FaultDatabase        = "Server.ServerProxy.DatabaseError"
+	// FaultInconsistentResponse: a peer gateway answered with the hash of
+	// another request (X-Road's category for it).
+	FaultInconsistentResponse = "Server.ClientProxy.ServiceFailed.InconsistentResponse"
+	FaultUnknownService       = "Server.ServerProxy.UnknownService"
+	FaultServiceDisabled      = "Server.ServerProxy.ServiceDisabled"
+	FaultAccessDenied         = "Server.ServerProxy.AccessDenied"
+	FaultServiceFailed        = "Server.ServerProxy.ServiceFailed"
+	FaultServiceTimeout       = "Server.ServerProxy.ServiceTimeout"
+	FaultCircuitOpen          = "Server.ServerProxy.ServiceUnavailable"
+	FaultDatabase             = "Server.ServerProxy.DatabaseError"
 )
 
 func fault(status int, typ, msg string) *Fault {
