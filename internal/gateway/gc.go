@@ -11,7 +11,7 @@ import (
 // runs dozens of times a second under load; at 400 it runs a quarter as
 // often. Measured with scripts/bench-gateway's harness, interleaved runs:
 // about 8 % less CPU per exchange, for a peak resident size of 52–57 MB
-// under full load instead of 38 MB (idle: unchanged, 18–19 MB).
+// under full load instead of 38 MB (the harness; idle: unchanged).
 const NodeGCPercent = 400
 
 // TuneGC sets the collector for a gateway-only node (NodeGCPercent),

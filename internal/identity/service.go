@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,9 +63,27 @@ type Config struct {
 // Service is the identity module's API: accounts, passwords, sign-in,
 // sessions, positions and grants. It is safe for concurrent use.
 type Service struct {
-	db        *db.DB
-	cfg       Config
-	dummyHash string // verified against when the username is unknown, so timing does not tell
+	db  *db.DB
+	cfg Config
+	// dummy is verified against when the username is unknown, so timing
+	// does not tell; made on first use (hashing takes the memory the
+	// parameters ask, 19 MiB by default: nodes that never sign anyone in,
+	// such as a gateway-only node, need not spend it at start).
+	dummy     sync.Once
+	dummyHash string
+}
+
+// dummyPassword returns the hash verified against when there is no
+// account or no password.
+func (s *Service) dummyPassword() string {
+	s.dummy.Do(func() {
+		h, err := HashPassword("congso: no such account", s.cfg.PasswordParams)
+		if err != nil { // the parameters were checked by NewService
+			panic(fmt.Sprintf("identity: dummy password hash: %v", err))
+		}
+		s.dummyHash = h
+	})
+	return s.dummyHash
 }
 
 // NewService returns a Service over d, whose schema must include
@@ -101,11 +120,10 @@ func NewService(d *db.DB, cfg Config) (*Service, error) {
 	if cfg.TOTPIssuer == "" {
 		cfg.TOTPIssuer = "Congso"
 	}
-	dummy, err := HashPassword("congso: no such account", cfg.PasswordParams)
-	if err != nil {
-		return nil, fmt.Errorf("identity: NewService: %w", err)
+	if !cfg.PasswordParams.valid() {
+		return nil, fmt.Errorf("identity: NewService: invalid password parameters %+v", cfg.PasswordParams)
 	}
-	return &Service{db: d, cfg: cfg, dummyHash: dummy}, nil
+	return &Service{db: d, cfg: cfg}, nil
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -422,7 +440,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPassword,
 // spends the same time and fails.
 func (s *Service) verify(password, hash string) (ok bool, params PasswordParams, err error) {
 	if hash == "" {
-		VerifyPassword(password, s.dummyHash)
+		VerifyPassword(password, s.dummyPassword())
 		return false, params, nil
 	}
 	ok, params, err = VerifyPassword(password, hash)
@@ -449,7 +467,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, c
 	uname := NormalizeUsername(username)
 	c, err := credentialsBy(ctx, s.db.Read(), "username", uname)
 	if errors.Is(err, ErrNotFound) {
-		VerifyPassword(password, s.dummyHash)
+		VerifyPassword(password, s.dummyPassword())
 		err := s.db.Tx(ctx, func(tx *db.Tx) error {
 			return s.audit(ctx, tx, AuditLoginFailed, ActorAnonymous, "", map[string]any{
 				"username": truncate(uname, maxUsernameLen), "reason": "unknown_username"})
