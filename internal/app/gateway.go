@@ -36,6 +36,7 @@ type gatewayParts struct {
 	GatewayPubSub  *gateway.PubSub
 	GatewayRuntime *gateway.Runtime
 	gatewayTLS     *tls.Config
+	gatewayCert    *gateway.CertFile // reloaded when its files change
 	gatewayAddr    string
 	gatewayBound   atomic.Value // string: the listener's address once listening
 }
@@ -222,13 +223,12 @@ func (a *App) initGateway(ctx context.Context) error {
 		}
 	}
 	if s.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
+		cert, err := gateway.LoadCertFile(s.TLSCert, s.TLSKey)
 		if err != nil {
-			return fmt.Errorf("gateway TLS certificate: %w", err)
+			return err
 		}
-		a.gatewayTLS = gateway.ServerTLSConfig(cert)
-		peer := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: cfg.ClientCAs, MinVersion: tls.VersionTLS12}
-		cfg.PeerTransport = gateway.NewTransport(peer)
+		a.gatewayCert, a.gatewayTLS = cert, cert.ServerConfig()
+		cfg.PeerTransport = gateway.NewTransport(cert.ClientConfig(cfg.ClientCAs))
 	}
 	if a.tracer != nil {
 		cfg.Transport = traceTransport(gateway.NewTransport(nil), a.tracer)
@@ -348,6 +348,14 @@ func (a *App) serveGateway(ctx context.Context) error {
 			a.Log.Error("gateway runtime stopped", "err", err)
 		}
 	}()
+	if a.gatewayCert != nil {
+		// A renewed certificate is taken up within a minute, no restart.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.gatewayCert.Watch(rctx, time.Minute, a.Log)
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

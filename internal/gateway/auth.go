@@ -23,11 +23,14 @@ func Fingerprint(c *x509.Certificate) string {
 // the runtime answers an expired or unknown certificate with an X-Road
 // error instead of a bare handshake failure.
 func ServerTLSConfig(cert tls.Certificate) *tls.Config {
-	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequestClientCert,
-		MinVersion:   tls.VersionTLS12,
-	}
+	cfg := serverTLS()
+	cfg.Certificates = []tls.Certificate{cert}
+	return cfg
+}
+
+// serverTLS is the listener's configuration but its certificate.
+func serverTLS() *tls.Config {
+	return &tls.Config{ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}
 }
 
 // authenticate proves who makes r: by its TLS client certificate or its
