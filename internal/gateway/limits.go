@@ -384,11 +384,17 @@ func (b *breaker) allow(now time.Time) bool {
 	return true
 }
 
-func (b *breaker) record(ok bool, now time.Time, n int, cooldown time.Duration) {
+// record takes an exchange's verdict. An exchange with none ends a
+// half-open circuit's trial without closing or reopening it: the next call
+// is the trial.
+func (b *breaker) record(v verdict, now time.Time, n int, cooldown time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.trial = false
-	if ok {
+	switch v {
+	case noVerdict:
+		return
+	case healthy:
 		b.failures, b.openUntil = 0, time.Time{}
 		return
 	}

@@ -55,8 +55,12 @@ const (
 var (
 	// ErrBadSignature: a delivery's signature does not match its content.
 	ErrBadSignature = errors.New("gateway: delivery signature invalid")
-	// ErrReplay: a delivery is too old, from the future, or already seen.
+	// ErrReplay: a delivery is too old or from the future: refuse it.
 	ErrReplay = errors.New("gateway: delivery replayed or outside the time window")
+	// ErrDuplicate: a delivery of an event already accepted: the
+	// gateway's retry after an answer it did not get. Answer it 2xx
+	// without processing it again.
+	ErrDuplicate = errors.New("gateway: delivery of an event already accepted")
 	// ErrUndelivered: a subscription still has events not delivered
 	// (pending, paused or dead); [UndeliveredError] says how many.
 	ErrUndelivered = errors.New("gateway: subscription has undelivered events")
@@ -105,11 +109,16 @@ ALTER TABLE gateway_topics ADD COLUMN deleted_at {{time}};
 `}}
 }
 
+// DefaultMaxAttempts is PubSubConfig.MaxAttempts's default.
+const DefaultMaxAttempts = 34
+
 // PubSubConfig configures [PubSub].
 type PubSubConfig struct {
 	// Client posts deliveries (default: 10 s timeout).
 	Client *http.Client
-	// MaxAttempts before an event goes to the dead letters (10).
+	// MaxAttempts before an event goes to the dead letters (34: with the
+	// default backoff, about a day of retries, so that a receiver down for
+	// a night's maintenance loses nothing).
 	MaxAttempts int
 	// Backoff after attempt n is Backoff × 2^(n-1), at most an hour (5 s).
 	Backoff time.Duration
@@ -133,8 +142,13 @@ func NewPubSub(d *db.DB, cfg PubSubConfig) *PubSub {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A redirect is not followed: it would turn the POST into a GET
+	// without the event, whose 2xx would count as delivered.
+	client := *cfg.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &client
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 10
+		cfg.MaxAttempts = DefaultMaxAttempts
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 5 * time.Second
@@ -192,6 +206,17 @@ func (ps *PubSub) PutTopicBy(ctx context.Context, actor string, t Topic) error {
 	if len(t.Title) > 500 {
 		return invalidField("title", "topic title is at most 500 bytes")
 	}
+	put := func() error {
+		return ps.putTopic(ctx, actor, t)
+	}
+	err := put()
+	if db.IsUniqueViolation(err) || errors.Is(err, ErrExists) {
+		err = put() // another node created it meanwhile (two first starts): now an update
+	}
+	return err
+}
+
+func (ps *PubSub) putTopic(ctx context.Context, actor string, t Topic) error {
 	return ps.change(ctx, actor, "gateway.topic.put", "gateway_topic", &t.Code, map[string]any{"owner": t.Owner, "title": t.Title}, func(tx *db.Tx, now time.Time) error {
 		var owner string
 		var deleted bool
@@ -238,6 +263,13 @@ func (ps *PubSub) SubscribeBy(ctx context.Context, actor string, s Subscription)
 	detail := map[string]any{"topic": s.Topic, "subscriber": s.Subscriber, "url": s.URL}
 	var objID string
 	err := ps.change(ctx, actor, "gateway.subscription.create", "gateway_subscription", &objID, detail, func(tx *db.Tx, now time.Time) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_topics WHERE code = $1 AND deleted_at IS NULL`, s.Topic).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("topic %s: %w", s.Topic, ErrNotFound)
+		}
 		var deleted bool
 		err := tx.QueryRowContext(ctx, `SELECT id, deleted_at IS NOT NULL FROM gateway_subscriptions WHERE topic = $1 AND subscriber = $2 AND url = $3`,
 			s.Topic, s.Subscriber, s.URL).Scan(&s.ID, &deleted)
@@ -251,13 +283,6 @@ func (ps *PubSub) SubscribeBy(ctx context.Context, actor string, s Subscription)
 			return err
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_topics WHERE code = $1 AND deleted_at IS NULL`, s.Topic).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("topic %s: %w", s.Topic, ErrNotFound)
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO gateway_subscriptions (topic, subscriber, url, secret, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 			s.Topic, s.Subscriber, s.URL, s.Secret, now).Scan(&s.ID)
@@ -304,6 +329,15 @@ func (ps *PubSub) Publish(ctx context.Context, topic string, publisher ClientID,
 			topic, publisher.String(), key, contentType, payload, now).Scan(&id); err != nil {
 			return err
 		}
+		if tx.Dialect == db.Postgres {
+			// Pause, Resume and Unsubscribe lock the subscription's row
+			// (FOR UPDATE): one of them running now either ends before the
+			// deliveries below read the subscription's state, or starts
+			// after they are committed and so sees them.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM gateway_subscriptions WHERE topic = $1 AND deleted_at IS NULL FOR SHARE`, topic); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO gateway_deliveries (event_id, subscription_id, state, attempts, next_at, last_error)
 SELECT $1, id, CASE WHEN paused_at IS NULL THEN 'pending' ELSE 'paused' END, 0, $2, '' FROM gateway_subscriptions WHERE topic = $3 AND deleted_at IS NULL`, id, now, topic)
 		if err == nil {
@@ -311,6 +345,14 @@ SELECT $1, id, CASE WHEN paused_at IS NULL THEN 'pending' ELSE 'paused' END, 0, 
 		}
 		return err
 	})
+	if db.IsUniqueViolation(err) {
+		// The same key published at the same time by another call (on
+		// PostgreSQL both can pass the check above): that one's event.
+		if e := ps.db.Read().QueryRowContext(ctx, `SELECT id FROM gateway_events WHERE topic = $1 AND publisher = $2 AND idempotency_key = $3`,
+			topic, publisher.String(), key).Scan(&id); e == nil {
+			return id, true, nil
+		}
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("publish on %s: %w", topic, err)
 	}
@@ -360,7 +402,10 @@ func (ps *PubSub) ReplayBy(ctx context.Context, actor string, subscription int64
 		// One replay queues at most MaxReplay events: a longer one would
 		// hold the writer and flood the receiver; replay in steps.
 		var count int64
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_subscriptions s JOIN gateway_events e ON e.topic = s.topic
+		// The events of the topic as it is now: a code taken again after
+		// a removal does not replay the former owner's events.
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_subscriptions s JOIN gateway_topics t ON t.code = s.topic
+JOIN gateway_events e ON e.topic = s.topic AND e.publisher = t.owner AND e.published_at >= t.created_at
 WHERE s.id = $1 AND e.published_at >= $2`, subscription, since).Scan(&count); err != nil {
 			return err
 		}
@@ -368,7 +413,8 @@ WHERE s.id = $1 AND e.published_at >= $2`, subscription, since).Scan(&count); er
 			return &ReplayTooLargeError{Count: count, Max: MaxReplay}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO gateway_deliveries (event_id, subscription_id, state, attempts, next_at, last_error)
-SELECT e.id, s.id, $1, 0, $2, '' FROM gateway_subscriptions s JOIN gateway_events e ON e.topic = s.topic
+SELECT e.id, s.id, $1, 0, $2, '' FROM gateway_subscriptions s JOIN gateway_topics t ON t.code = s.topic
+JOIN gateway_events e ON e.topic = s.topic AND e.publisher = t.owner AND e.published_at >= t.created_at
 WHERE s.id = $3 AND e.published_at >= $4`, state, now, subscription, since)
 		if err != nil {
 			return err
@@ -831,7 +877,11 @@ func (ps *PubSub) deliver(ctx context.Context, d *due) {
 		fail = err.Error()
 	}
 	now := ps.now()
-	err = ps.db.Tx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+	// The outcome is recorded even when the node is stopping: a 2xx not
+	// recorded would be delivered again.
+	ctx = context.WithoutCancel(ctx)
+	dead := false
+	err = ps.db.Tx(ctx, func(tx *db.Tx) error {
 		if fail == "" {
 			// last_error stays: the history of a delivery that recovered.
 			_, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = $1, lease_until = NULL WHERE id = $2`, now, d.id)
@@ -840,9 +890,12 @@ func (ps *PubSub) deliver(ctx context.Context, d *due) {
 		attempts := d.attempts + 1
 		state := "pending"
 		if attempts >= ps.cfg.MaxAttempts {
-			state = "dead"
+			state, dead = "dead", true
 		}
-		backoff := ps.cfg.Backoff << min(attempts-1, 20)
+		backoff := ps.cfg.Backoff
+		for i := 1; i < attempts && backoff < time.Hour; i++ {
+			backoff *= 2
+		}
 		backoff = min(backoff, time.Hour)
 		// A delivery paused or dropped while in flight stays so.
 		_, err := tx.ExecContext(ctx, `UPDATE gateway_deliveries SET state = CASE WHEN state = 'pending' THEN $1 ELSE state END,
@@ -850,8 +903,12 @@ func (ps *PubSub) deliver(ctx context.Context, d *due) {
 			state, attempts, now.Add(backoff), fail, now, d.id)
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		ps.cfg.Logger.Error("gateway: record delivery", "delivery", d.id, "err", err)
+	case dead:
+		ps.cfg.Logger.Warn("gateway: event put in the dead letters", "subscription", d.sub, "event", d.event,
+			"topic", d.topic, "attempts", d.attempts+1, "err", fail)
 	}
 }
 
@@ -873,8 +930,12 @@ func (ps *PubSub) Run(ctx context.Context) error {
 }
 
 // ReplayGuard is what a webhook receiver uses to accept each delivery
-// once: it checks the signature, rejects timestamps more than Window away
-// from now, and remembers the event IDs seen within the window.
+// once: it checks the signature (ErrBadSignature), refuses timestamps more
+// than Window away from now (ErrReplay), and remembers in memory the event
+// IDs it accepted within twice the window (ErrDuplicate: the gateway's
+// retry after an answer it did not get; answer it 2xx and do not process
+// it again). The gateway retries for about a day: a receiver keeps the
+// IDs of the events it processed in its own store too.
 type ReplayGuard struct {
 	Secret string
 	Window time.Duration // default 5 minutes
@@ -917,7 +978,7 @@ func (g *ReplayGuard) Check(h http.Header, body []byte) error {
 		}
 	}
 	if _, ok := g.seen[id]; ok {
-		return ErrReplay
+		return ErrDuplicate
 	}
 	g.seen[id] = now
 	return nil

@@ -78,7 +78,7 @@ var dropRequest = func() map[string]bool {
 func (rt *Runtime) relay(w *statusWriter, r *http.Request, ex *exchange, deadline time.Time, t *DirectTransport) {
 	ctx := r.Context()
 	// The request-target as rewrite and Request.Write make it.
-	raw := strings.TrimSuffix(ex.target.EscapedPath(), "/") + ex.path
+	raw := backendPath(ex.target, ex.path)
 	p, _ := url.PathUnescape(raw)
 	u := url.URL{Path: p, RawQuery: r.URL.RawQuery, ForceQuery: r.URL.ForceQuery}
 	if raw != p {
@@ -98,7 +98,7 @@ func (rt *Runtime) relay(w *statusWriter, r *http.Request, ex *exchange, deadlin
 			writeHeader(bw, "User-Agent", ua[0])
 		}
 		for k, vv := range r.Header {
-			if dropRequest[k] || listed[k] {
+			if dropRequest[k] || listed[k] || foreignHeader(k) {
 				continue
 			}
 			for _, v := range vv {

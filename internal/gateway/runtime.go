@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/congso/congso/internal/platform/db"
@@ -297,6 +298,8 @@ type exchange struct {
 	clientGone atomic.Bool
 	// abort: the answer was cut short; the connection is to be broken.
 	abort bool
+	// answered: the backend or peer answered (takeAnswer took its answer).
+	answered bool
 	// w writes the answer to the client (set by pass).
 	w         *statusWriter
 	clientCtx context.Context
@@ -310,8 +313,12 @@ func (rt *Runtime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newID()
 	ex := &exchange{rt: rt, start: rt.cfg.Now(), requestID: requestID}
 	sw := &statusWriter{ResponseWriter: w}
+	logged := false
 	defer func() {
 		if v := recover(); v != nil {
+			if logged { // the break below, after the record
+				panic(v)
+			}
 			// The answer was cut short (the service or the client failed
 			// in the middle of the body: http.ErrAbortHandler), or a bug:
 			// the exchange is logged as it went, then the server breaks
@@ -330,6 +337,7 @@ func (rt *Runtime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ex.fail(sw, f)
 	}
 	rt.finish(r, ex, sw)
+	logged = true
 	if ex.abort {
 		// The answer was cut short: break the connection, so that the
 		// client cannot take what it got for the whole answer.
@@ -465,23 +473,28 @@ func (rt *Runtime) call(w *statusWriter, r *http.Request, snap *snapshot, ex *ex
 		}
 		return fault(http.StatusForbidden, FaultAccessDenied, "client "+client.String()+" has no access right to "+r.Method+" "+sid.Unversioned().String()+orRoot(path))
 	}
-	if f := rt.admit(r.Context(), snap, ex); f != nil {
-		return f
-	}
-	defer rt.release(snap, ex)
+	// The circuit before the quota: a call refused because the service is
+	// failing spends none of the client's quota.
 	br := rt.breakerFor(ex.us + "/" + v.Version)
 	if !br.allow(ex.start) {
 		f := fault(http.StatusServiceUnavailable, FaultCircuitOpen, "service "+sid.String()+" is failing; calls are paused")
 		f.RetryAfter = int(rt.cfg.BreakerCooldown / time.Second)
 		return f
 	}
+	// Every call let through records a verdict, none when it goes no
+	// further or panics: a half-open circuit's trial always ends.
+	judged := noVerdict
+	defer func() { br.record(judged, rt.cfg.Now(), rt.cfg.BreakerFailures, rt.cfg.BreakerCooldown) }()
+	if f := rt.admit(r.Context(), snap, ex); f != nil {
+		return f
+	}
+	defer rt.release(snap, ex)
 	u := snap.backends[v.BackendURL]
 	if u == nil {
 		return fault(http.StatusInternalServerError, FaultClientInternal, "the service's backend URL is not valid")
 	}
 	ex.target = u
-	ok = rt.pass(w, r, ex, svc.MaxBodyBytes, svc.Timeout)
-	br.record(ok, rt.cfg.Now(), rt.cfg.BreakerFailures, rt.cfg.BreakerCooldown)
+	judged = rt.pass(w, r, ex, svc.MaxBodyBytes, svc.Timeout)
 	return nil
 }
 
@@ -529,14 +542,29 @@ func (rt *Runtime) forward(w *statusWriter, r *http.Request, snap *snapshot, ex 
 		f.RetryAfter = int(rt.cfg.BreakerCooldown / time.Second)
 		return f
 	}
-	ok = rt.pass(w, r, ex, 0, 0)
-	br.record(ok, rt.cfg.Now(), rt.cfg.BreakerFailures, rt.cfg.BreakerCooldown)
+	judged := noVerdict
+	defer func() { br.record(judged, rt.cfg.Now(), rt.cfg.BreakerFailures, rt.cfg.BreakerCooldown) }()
+	judged = rt.pass(w, r, ex, 0, 0)
 	return nil
 }
 
-// pass proxies the call and reports whether the backend answered (even with
-// an error status below 500).
-func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody int64, timeout time.Duration) bool {
+// A verdict is what an exchange tells of the health of what answered it,
+// for the circuit breaker.
+type verdict int8
+
+const (
+	// noVerdict: the exchange says nothing of the service: the client
+	// left, or its body was too large or too slow.
+	noVerdict verdict = iota
+	healthy
+	failing
+)
+
+// pass proxies the call and judges the service: healthy when it answered
+// (even with an error status below 500; a peer gateway, with any answer:
+// it is reachable, whatever its own services do), failing when it could
+// not be reached, timed out, broke its answer off or answered 502–504.
+func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody int64, timeout time.Duration) verdict {
 	if maxBody <= 0 {
 		maxBody = rt.cfg.MaxBodyBytes
 	}
@@ -545,7 +573,7 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 	}
 	if r.ContentLength > maxBody {
 		ex.fail(w, fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxBody)))
-		return true
+		return noVerdict
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		if !ex.soap { // serveSOAP set the deadline before reading the header
@@ -588,21 +616,51 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 				ex.errType = FaultServiceTimeout // past the service's time limit
 			}
 			_ = http.NewResponseController(w).Flush() // what came, then the break
-			return false
+			return failing
 		}
 	}
 	if ex.clientGone.Load() {
-		return true
+		return noVerdict
+	}
+	if !ex.answered && (ex.errType == FaultBodyTooLarge || ex.errType == FaultBodyTimeout || ex.errType == FaultBadRequest) {
+		return noVerdict // the client's body, refused by this gateway
+	}
+	if ex.peer {
+		if ex.answered {
+			return healthy
+		}
+		return failing
 	}
 	status := w.status
 	if ex.soap && ex.errType != "" {
 		// SOAP sends every fault as HTTP 500: judge it by what it stands for.
 		status = ex.faultStatus
-		if status == 0 { // a peer gateway's fault, known by its category
+		if status == 0 {
 			status = faultStatus(ex.errType)
 		}
 	}
-	return status < 500 || ex.errType == "" && status != http.StatusBadGateway && status != http.StatusGatewayTimeout && status != http.StatusServiceUnavailable
+	if status < 500 || ex.errType == "" && status != http.StatusBadGateway && status != http.StatusGatewayTimeout && status != http.StatusServiceUnavailable {
+		return healthy
+	}
+	return failing
+}
+
+// foreignHeader reports whether a header named k may not pass the gateway
+// in either direction: an X-Road header (the gateway sets its own) or a
+// forwarding header (Forwarded, X-Forwarded-*).
+func foreignHeader(k string) bool {
+	return len(k) > 7 && strings.EqualFold(k[:7], "X-Road-") ||
+		len(k) > 12 && strings.EqualFold(k[:12], "X-Forwarded-") || strings.EqualFold(k, "Forwarded")
+}
+
+// backendPath is the escaped path a backend is called at: its URL's path
+// then the call's service path; with none (a SOAP call, or a REST call to
+// the service itself), the URL's path as registered, trailing slash kept.
+func backendPath(target *url.URL, path string) string {
+	if path == "" {
+		return target.EscapedPath()
+	}
+	return strings.TrimSuffix(target.EscapedPath(), "/") + path
 }
 
 // rewrite builds the outbound request.
@@ -610,7 +668,7 @@ func (rt *Runtime) rewrite(pr *httputil.ProxyRequest) {
 	ex := pr.In.Context().Value(exchangeKey{}).(*exchange)
 	out := pr.Out
 	out.URL.Scheme, out.URL.Host = ex.target.Scheme, ex.target.Host
-	raw := strings.TrimSuffix(ex.target.EscapedPath(), "/") + ex.path
+	raw := backendPath(ex.target, ex.path)
 	p, _ := url.PathUnescape(raw)
 	out.URL.Path, out.URL.RawPath = p, ""
 	if raw != p {
@@ -623,6 +681,11 @@ func (rt *Runtime) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = ""
 	h := out.Header
 	h.Del("Authorization")
+	for k := range h {
+		if foreignHeader(k) {
+			delete(h, k)
+		}
+	}
 	h.Set(HeaderClient, ex.cs)
 	h.Set(HeaderID, ex.messageID)
 	h.Set(HeaderRequestID, ex.requestID)
@@ -678,15 +741,20 @@ func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) error {
 		// must not guess a type from its first bytes.
 		ex.w.Header()["Content-Type"] = nil
 	}
-	// The X-Road header names are canonical: no Del/Set canonicalizing.
-	delete(h, HeaderRequestHash)
-	delete(h, HeaderClient)
-	delete(h, HeaderService)
+	// No X-Road or forwarding header of the backend's goes on (a peer's
+	// error category is read, and sent on as the gateway's).
 	if ex.peer {
 		ex.errType = h.Get(HeaderError)
-	} else {
-		delete(h, HeaderError)
 	}
+	for k := range h {
+		if foreignHeader(k) {
+			delete(h, k)
+		}
+	}
+	if ex.errType != "" {
+		h[HeaderError] = []string{ex.errType}
+	}
+	// The X-Road header names are canonical: no Set canonicalizing.
 	h[HeaderRequestID] = []string{ex.requestID}
 	h[HeaderID] = []string{ex.messageID}
 	if ex.reqBody.done() {
@@ -698,6 +766,7 @@ func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) error {
 		ex.respHash.tap = ex.respCap
 	}
 	resp.Body = ex.respHash
+	ex.answered = true
 	return nil
 }
 
@@ -705,23 +774,35 @@ func (rt *Runtime) proxyError(w http.ResponseWriter, r *http.Request, err error)
 	rt.callFailed(w, r.Context(), r.Context().Value(exchangeKey{}).(*exchange), err)
 }
 
+// isTimeout reports whether err is a network deadline's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
 // callFailed answers the fault for a call that got no answer.
 func (rt *Runtime) callFailed(w http.ResponseWriter, ctx context.Context, ex *exchange, err error) {
 	var f *Fault
 	var mbe *http.MaxBytesError
-	var ne net.Error
 	switch {
 	case errors.As(err, &f): // the answer was refused
 	case errors.As(err, &mbe):
 		f = fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", mbe.Limit))
-	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF):
+	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF) && isTimeout(ex.reqBody.err):
 		f = fault(http.StatusRequestTimeout, FaultBodyTimeout, "the request body did not arrive in time")
+	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF) && ex.clientCtx.Err() == nil &&
+		!errors.Is(ex.reqBody.err, io.ErrUnexpectedEOF) && !errors.Is(ex.reqBody.err, net.ErrClosed) && !errors.Is(ex.reqBody.err, syscall.ECONNRESET):
+		// The body was malformed (a bad chunk), not cut by a client leaving.
+		f = fault(http.StatusBadRequest, FaultBadRequest, "the request body could not be read")
+	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF):
+		ex.clientGone.Store(true) // the client left in the middle of its body
+		f = fault(499, FaultCanceled, "the client closed the connection")
 	case ex.clientCtx.Err() != nil || ex.clientGone.Load():
 		// The client left: nobody reads the answer, and it is not the
 		// service's fault (the breaker must not count it).
 		ex.clientGone.Store(true)
 		f = fault(499, FaultCanceled, "the client closed the connection")
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		f = fault(http.StatusGatewayTimeout, FaultServiceTimeout, "the service did not answer in time")
 	case ex.peer:
 		f = fault(http.StatusBadGateway, FaultPeerUnreachable, "the peer gateway could not be reached")

@@ -621,6 +621,9 @@ type soapAnswer struct {
 	// tag), or, with no Header, where the Body starts.
 	at       int
 	noHeader bool
+	// emptyHeader is the qualified name of an empty Header element
+	// (<P:Header/>), whose "/>" is at at.
+	emptyHeader string
 	// hashes are the requestHash elements of the Header, [start, end) in
 	// head; hash and alg are the first one's value and algorithmId.
 	hashes    [][2]int
@@ -665,6 +668,17 @@ func readSOAPAnswer(br *bufio.Reader) (a soapAnswer, err error) {
 		a.at, a.noHeader = at, true
 		return a, nil
 	}
+	if end := int(d.InputOffset()); end >= 2 && string(rec.buf[end-2:end]) == "/>" {
+		// <P:Header/>: it is opened and closed around the element. Its
+		// tag begins at the last '<' (an attribute value holds none).
+		open := bytes.LastIndexByte(rec.buf[:end], '<')
+		name := rec.buf[open+1 : end-2]
+		if i := bytes.IndexAny(name, " \t\r\n"); i >= 0 {
+			name = name[:i]
+		}
+		a.at, a.emptyHeader = end-2, string(name)
+		return a, nil
+	}
 	for {
 		at := int(d.InputOffset())
 		tok, err := d.Token()
@@ -704,8 +718,13 @@ func readSOAPAnswer(br *bufio.Reader) (a soapAnswer, err error) {
 // wrote; an envelope without a Header gets one.
 func (a soapAnswer) withRequestHash(sum string) []byte {
 	el := `<xrd:requestHash xmlns:xrd="` + NamespaceXRoad + `" algorithmId="` + HashAlgorithmSHA256 + `">` + sum + `</xrd:requestHash>`
-	if a.noHeader {
+	rest := a.head[a.at:]
+	switch {
+	case a.noHeader:
 		el = `<SOAP-ENV:Header xmlns:SOAP-ENV="` + NamespaceSOAPEnvelope + `">` + el + `</SOAP-ENV:Header>`
+	case a.emptyHeader != "":
+		el = ">" + el + "</" + a.emptyHeader + ">"
+		rest = rest[2:] // the "/>"
 	}
 	b := make([]byte, 0, len(a.head)+len(el))
 	last := 0
@@ -715,7 +734,7 @@ func (a soapAnswer) withRequestHash(sum string) []byte {
 	}
 	b = append(b, a.head[last:a.at]...)
 	b = append(b, el...)
-	return append(b, a.head[a.at:]...)
+	return append(b, rest...)
 }
 
 // soapAnswerType reports whether an answer of this Content-Type is a SOAP

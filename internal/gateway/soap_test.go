@@ -850,6 +850,8 @@ func TestSOAPAnswerCarriesRequestHash(t *testing.T) {
 	noHeader := `<soap:Envelope ` + envNS + `>` + "\n" + `<soap:Body><kq>đã có</kq></soap:Body></soap:Envelope>`
 	noHeaderWant := strings.Replace(noHeader, "\n<soap:Body>",
 		`<SOAP-ENV:Header xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">`+hash+"</SOAP-ENV:Header>\n<soap:Body>", 1)
+	emptyHeader := `<soap:Envelope ` + envNS + `><soap:Header/><soap:Body><kq/></soap:Body></soap:Envelope>`
+	emptyHeader2 := `<soap:Envelope ` + envNS + `><soap:Header a="x/>" ` + "\n" + `/><soap:Body><kq/></soap:Body></soap:Envelope>`
 	fault := `<soap:Envelope ` + envNS + `><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>không có phiếu</faultstring></soap:Fault></soap:Body></soap:Envelope>`
 	pdf := "%PDF-1.7\n" + strings.Repeat("\x00\xff\r\n--b\r\n", 3000)
 	part := func(e string) string {
@@ -867,6 +869,9 @@ func TestSOAPAnswerCarriesRequestHash(t *testing.T) {
 	}{
 		{"a Header: the service's hash replaced", send(xmlUTF8, 200, withHeader), 200, withHeaderWant},
 		{"no Header: one is made", send(xmlUTF8, 200, noHeader), 200, noHeaderWant},
+		{"an empty Header", send(xmlUTF8, 200, emptyHeader), 200, strings.Replace(emptyHeader, `<soap:Header/>`, `<soap:Header>`+hash+`</soap:Header>`, 1)},
+		{"an empty Header with attributes", send(xmlUTF8, 200, emptyHeader2), 200,
+			strings.Replace(emptyHeader2, `<soap:Header a="x/>" `+"\n"+`/>`, `<soap:Header a="x/>" `+"\n"+`>`+hash+`</soap:Header>`, 1)},
 		{"streamed in pieces", send(xmlUTF8, 200, noHeader[:20], noHeader[20:45], noHeader[45:]), 200, noHeaderWant},
 		{"the service's SOAP Fault", send(xmlUTF8, 500, fault), 500, strings.Replace(fault, "<soap:Body>",
 			`<SOAP-ENV:Header xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">`+hash+"</SOAP-ENV:Header><soap:Body>", 1)},
