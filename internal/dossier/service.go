@@ -815,6 +815,26 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (Receipt, error) {
 	return out, err
 }
 
+// SubmittedWithKey returns the receipt a submission without actor or owner
+// (a system channel, such as the national portal's inbound feed) stored
+// under the idempotency key, whatever the request was: a channel resuming
+// after a crash finds the dossier it created even if its configuration, or
+// the procedure, changed meanwhile (Submit would then refuse the key as
+// used for another request). Keys are kept as long as
+// [Service.PurgeIdempotencyKeys] leaves them.
+func (s *Service) SubmittedWithKey(ctx context.Context, key string) (Receipt, bool, error) {
+	resp, err := storedResponse(ctx, s.db, actorID(nil), key)
+	if err != nil || resp == "" {
+		return Receipt{}, false, err
+	}
+	var rc Receipt
+	if err := json.Unmarshal([]byte(resp), &rc); err != nil {
+		return Receipt{}, false, fmt.Errorf("dossier: stored response of key %s: %w", key, err)
+	}
+	rc.Replayed = true
+	return rc, true, nil
+}
+
 // Receive receives a dossier (§3 steps 1–2) in one transaction: for a new
 // submission it checks completeness (refusing with every defect listed),
 // takes the next dossier code of the receiving agency for the day (§5),

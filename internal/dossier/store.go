@@ -730,6 +730,20 @@ VALUES ($1, $2, $3, '', $4) ON CONFLICT (scope, idem_key) DO NOTHING`, scope, ke
 	return []byte(resp), true, nil
 }
 
+// storedResponse returns the response stored under an idempotency key
+// ("" when there is none).
+func storedResponse(ctx context.Context, d *db.DB, scope, key string) (string, error) {
+	var resp string
+	err := d.Read().QueryRowContext(ctx, `SELECT response FROM dossier_idempotency WHERE scope = $1 AND idem_key = $2`, scope, key).Scan(&resp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("dossier: idempotency key %s: %w", key, err)
+	}
+	return resp, nil
+}
+
 func storeResponse(ctx context.Context, tx *db.Tx, scope, key string, resp any) error {
 	b, err := json.Marshal(resp)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,7 @@ type Server struct {
 	hangNext   int
 	loseNext   int
 	known      map[string]bool // MaTTHC known to the national database; nil: any
+	fileFails  map[string]int  // file id → status its download answers
 	closed     chan struct{}
 	closeOnce  sync.Once
 }
@@ -143,6 +145,21 @@ func (s *Server) LoseAnswers(n int) {
 	s.mu.Lock()
 	s.loseNext = n
 	s.mu.Unlock()
+}
+
+// FailFile makes the download of file id answer status (403 for a link
+// refused, 503…) until called again with 0.
+func (s *Server) FailFile(id string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fileFails == nil {
+		s.fileFails = map[string]int{}
+	}
+	if status == 0 {
+		delete(s.fileFails, id)
+		return
+	}
+	s.fileFails[id] = status
 }
 
 // ExpireSessions ends every session (the next call answers 401).
@@ -363,6 +380,11 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	}
 	id := strings.TrimPrefix(r.URL.Path, "/files/")
 	s.mu.Lock()
+	if st := s.fileFails[id]; st != 0 {
+		s.mu.Unlock()
+		s.answer(w, r, "file", nil, st, Response{ErrorCode: strconv.Itoa(st), Message: "Không tải được tệp"})
+		return
+	}
 	b, ok := s.files[id]
 	if ok {
 		s.requests = append(s.requests, Recorded{At: s.cfg.Now(), Path: r.URL.Path, Service: "file", Status: http.StatusOK})
@@ -549,12 +571,14 @@ func (s *Server) checkHoSo(h HoSo) []FieldLoi {
 			}
 		}
 	}
-	switch h.TrangThaiHoSo {
-	case 2, 4, 5, 6:
+	switch {
+	case h.TrangThaiHoSo == 2 || h.TrangThaiHoSo == 4 || h.TrangThaiHoSo == 6:
+		// Not 5: a supplement can be asked at reception, before any
+		// appointment date exists.
 		if h.NgayHenTra == "" {
 			bad("NgayHenTra", "Bắt buộc với hồ sơ đã tiếp nhận")
 		}
-	case 10:
+	case h.TrangThaiHoSo == 10:
 		if h.NgayTra == "" {
 			bad("NgayTra", "Bắt buộc với hồ sơ đã trả kết quả")
 		}

@@ -72,9 +72,13 @@ type ClientConfig struct {
 	Username, Password string
 	// Unit is the province's madonvi.
 	Unit string
-	// Timeout bounds each HTTP call (default 20s).
+	// Timeout bounds each HTTP call (default 20s), but for file downloads.
 	Timeout time.Duration
-	// HTTPClient is the transport (default a new client with Timeout).
+	// DownloadTimeout bounds the download of one file, body included
+	// (default 10 min: a large scan on a slow link).
+	DownloadTimeout time.Duration
+	// HTTPClient is the transport (default a new client; the limits above
+	// are set on each request).
 	HTTPClient *http.Client
 }
 
@@ -94,9 +98,12 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Second
 	}
+	if cfg.DownloadTimeout <= 0 {
+		cfg.DownloadTimeout = 10 * time.Minute
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: cfg.Timeout}
+		hc = &http.Client{}
 	}
 	return &Client{cfg: cfg, hc: hc}
 }
@@ -268,7 +275,7 @@ func (c *Client) Download(ctx context.Context, link string) (io.ReadCloser, erro
 		if err != nil {
 			return nil, err
 		}
-		ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+		ctx, cancel := context.WithTimeout(ctx, c.cfg.DownloadTimeout)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
 		if err != nil {
 			cancel()
@@ -288,10 +295,10 @@ func (c *Client) Download(ctx context.Context, link string) (io.ReadCloser, erro
 			cancel()
 			c.dropSession(sess)
 			continue
-		case res.StatusCode == http.StatusNotFound:
+		case res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusGone:
 			res.Body.Close()
 			cancel()
-			return nil, &RejectedError{Service: "download", Status: 404, Message: "file not found: " + link}
+			return nil, &RejectedError{Service: "download", Status: res.StatusCode, Message: "file not found: " + link}
 		default:
 			res.Body.Close()
 			cancel()

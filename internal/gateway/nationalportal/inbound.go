@@ -60,9 +60,16 @@ func (s *Service) Pull(ctx context.Context) (PullReport, error) {
 			continue
 		}
 		outcome, code, err := s.takeIn(ctx, h)
+		if err != nil && s.stuck(h.MaHoSoQG) {
+			// It has failed for InboundGiveUp: set aside for operators,
+			// so the dossiers after it come in.
+			s.cfg.Logger.ErrorContext(ctx, "nationalportal: inbound dossier set aside after failing too long", "national_id", h.MaHoSoQG, "err", err)
+			outcome, code, err = s.reject(ctx, h, fmt.Sprintf("could not be taken in for %s: %v", s.cfg.InboundGiveUp, err))
+		}
 		if err != nil {
 			return rep, err
 		}
+		s.unblock(h.MaHoSoQG)
 		switch outcome {
 		case "duplicate":
 			rep.Duplicates++
@@ -115,20 +122,32 @@ func (s *Service) takeIn(ctx context.Context, h HoSoMoi) (string, string, error)
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
 		return "", "", fmt.Errorf("nationalportal: inbound %s: %w", h.MaHoSoQG, err)
 	}
-	reject := func(reason string) (string, string, error) {
-		s.cfg.Logger.WarnContext(ctx, "nationalportal: inbound dossier rejected", "national_id", h.MaHoSoQG, "reason", reason)
-		return "rejected", "", s.db.Tx(ctx, func(tx *db.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO nationalportal_inbound (national_id, seq, outcome, error, created_at)
-VALUES ($1, $2, 'rejected', $3, $4)
-ON CONFLICT (national_id) DO UPDATE SET seq = excluded.seq, error = excluded.error, created_at = excluded.created_at`,
-				h.MaHoSoQG, h.SoThuTu, truncate(reason, 2000), s.cfg.Now().UTC()); err != nil {
+	reject := func(reason string) (string, string, error) { return s.reject(ctx, h, reason) }
+	if h.MaHoSoQG == "" {
+		return reject("MaHoSoQG is empty")
+	}
+	mapTo := func(rc dossier.Receipt) (string, string, error) {
+		err := s.db.Tx(ctx, func(tx *db.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO nationalportal_inbound (national_id, seq, dossier_code, outcome, error, created_at)
+VALUES ($1, $2, $3, 'created', '', $4)
+ON CONFLICT (national_id) DO UPDATE SET seq = excluded.seq, dossier_code = excluded.dossier_code, outcome = 'created', error = ''`,
+				h.MaHoSoQG, h.SoThuTu, rc.Code, s.cfg.Now().UTC()); err != nil {
 				return err
 			}
 			return setCursor(ctx, tx, inboundCursor, h.SoThuTu, s.cfg.Now())
 		})
+		if err != nil {
+			return "", "", fmt.Errorf("nationalportal: map %s → %s: %w", h.MaHoSoQG, rc.Code, err)
+		}
+		return "created", rc.Code, nil
 	}
-	if h.MaHoSoQG == "" {
-		return reject("MaHoSoQG is empty")
+	// A dossier submitted before a crash that came before its mapping was
+	// written: it is the one, whatever changed since (the inbound unit's
+	// configuration, the procedure), and its files need not come again.
+	if rc, found, err := s.cfg.Dossiers.SubmittedWithKey(ctx, IdempotencyKey(h.MaHoSoQG)); err != nil {
+		return "", "", fmt.Errorf("nationalportal: inbound %s: %w", h.MaHoSoQG, err)
+	} else if found {
+		return mapTo(rc)
 	}
 	files := map[string]dossier.File{}
 	for _, t := range h.TaiLieuNop {
@@ -156,19 +175,44 @@ ON CONFLICT (national_id) DO UPDATE SET seq = excluded.seq, error = excluded.err
 		}
 		return "", "", fmt.Errorf("nationalportal: submit %s: %w", h.MaHoSoQG, err)
 	}
-	err = s.db.Tx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO nationalportal_inbound (national_id, seq, dossier_code, outcome, error, created_at)
-VALUES ($1, $2, $3, 'created', '', $4)
-ON CONFLICT (national_id) DO UPDATE SET seq = excluded.seq, dossier_code = excluded.dossier_code, outcome = 'created', error = ''`,
-			h.MaHoSoQG, h.SoThuTu, rc.Code, s.cfg.Now().UTC()); err != nil {
+	return mapTo(rc)
+}
+
+// reject keeps an inbound dossier as rejected, for operators, and moves
+// the cursor past it.
+func (s *Service) reject(ctx context.Context, h HoSoMoi, reason string) (string, string, error) {
+	s.cfg.Logger.WarnContext(ctx, "nationalportal: inbound dossier rejected", "national_id", h.MaHoSoQG, "reason", reason)
+	return "rejected", "", s.db.Tx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO nationalportal_inbound (national_id, seq, outcome, error, created_at)
+VALUES ($1, $2, 'rejected', $3, $4)
+ON CONFLICT (national_id) DO UPDATE SET seq = excluded.seq, error = excluded.error, created_at = excluded.created_at`,
+			h.MaHoSoQG, h.SoThuTu, truncate(reason, 2000), s.cfg.Now().UTC()); err != nil {
 			return err
 		}
 		return setCursor(ctx, tx, inboundCursor, h.SoThuTu, s.cfg.Now())
 	})
-	if err != nil {
-		return "", "", fmt.Errorf("nationalportal: map %s → %s: %w", h.MaHoSoQG, rc.Code, err)
+}
+
+// stuck notes that the inbound dossier id failed again and reports
+// whether it has failed for InboundGiveUp (this node's count: a restart
+// starts it again).
+func (s *Service) stuck(id string) bool {
+	s.blockedMu.Lock()
+	defer s.blockedMu.Unlock()
+	now := s.cfg.Now()
+	if s.blocked.id != id {
+		s.blocked.id, s.blocked.since = id, now
 	}
-	return "created", rc.Code, nil
+	return now.Sub(s.blocked.since) >= s.cfg.InboundGiveUp
+}
+
+// unblock forgets the failures of an inbound dossier taken in.
+func (s *Service) unblock(id string) {
+	s.blockedMu.Lock()
+	if s.blocked.id == id {
+		s.blocked.id = ""
+	}
+	s.blockedMu.Unlock()
 }
 
 func (s *Service) fetch(ctx context.Context, t TaiLieu) (dossier.File, error) {

@@ -1,9 +1,12 @@
 package nationalportal_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/fakes/dvcqg"
@@ -124,6 +127,88 @@ func TestInbound(t *testing.T) {
 		}
 		if rep := e.pull(); rep.Fetched != 0 {
 			t.Fatalf("empty pull = %+v", rep)
+		}
+	})
+}
+
+// crashAfterSubmit records the dossier, then fails as a process killed
+// before writing the mapping would.
+type crashAfterSubmit struct{ *dossier.Service }
+
+func (c crashAfterSubmit) Submit(ctx context.Context, in dossier.SubmitInput) (dossier.Receipt, error) {
+	if _, err := c.Service.Submit(ctx, in); err != nil {
+		return dossier.Receipt{}, err
+	}
+	return dossier.Receipt{}, errors.New("killed after the dossier was recorded")
+}
+
+// one-stop.md §12 (inbound, nothing lost): a node killed between recording
+// an inbound dossier and its mapping, restarted with another inbound unit,
+// maps the dossier it recorded (one dossier, acknowledged), rather than
+// calling it rejected because the request changed.
+func TestInboundResumesAfterACrashBeforeTheMapping(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		h := e.submitOnPortal("Lê Văn Khải", permitCode)
+		n1, _, _ := e.node(func(c *nationalportal.Config) { c.Dossiers = crashAfterSubmit{e.ds} })
+		if _, err := n1.Pull(e.ctx); err == nil {
+			t.Fatal("the crash went unnoticed")
+		}
+		if e.dossierCount() != 1 {
+			t.Fatalf("%d dossiers after the crash", e.dossierCount())
+		}
+		n2, _, _ := e.node(func(c *nationalportal.Config) { c.InboundUnit = "000.05.13.H99" })
+		rep, err := n2.Pull(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := n2.InboundDossier(e.ctx, h.MaHoSoQG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Created != 1 || rep.Rejected != 0 || rec.Outcome != "created" || rec.DossierCode == "" || e.dossierCount() != 1 {
+			t.Fatalf("after the restart: %+v, %+v, %d dossiers", rep, rec, e.dossierCount())
+		}
+	})
+}
+
+// one-stop.md §12 (inbound): a dossier whose file keeps failing to
+// download holds up the feed for at most InboundGiveUp (1 h): then it is
+// set aside as "could not be taken in", and the dossiers after it come in.
+// A file link the portal says is gone (410) is set aside at once.
+func TestInboundDossierFailingTooLongIsSetAside(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		stuck := e.submitOnPortal("Ngô Văn Bình", permitCode)
+		next := e.submitOnPortal("Trịnh Thị Mai", permitCode)
+		e.portal.FailFile("Ngô Văn Bình-ban-ve", http.StatusForbidden)
+		for i := 0; i < 3; i++ { // three pulls within the hour: the feed waits
+			if _, err := e.np.Pull(e.ctx); err == nil {
+				t.Fatal("a failing download went unnoticed")
+			}
+			e.clock.Add(20 * time.Minute)
+		}
+		if e.dossierCount() != 0 {
+			t.Fatalf("%d dossiers taken in past a failing one", e.dossierCount())
+		}
+		rep := e.pull() // an hour since the first failure
+		rec, err := e.np.InboundDossier(e.ctx, stuck.MaHoSoQG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Rejected != 1 || rep.Created != 1 || rec.Outcome != "rejected" || !strings.Contains(rec.Error, "403") || e.dossierCount() != 1 {
+			t.Fatalf("after an hour: %+v, %+v, %d dossiers", rep, rec, e.dossierCount())
+		}
+		if rec, err := e.np.InboundDossier(e.ctx, next.MaHoSoQG); err != nil || rec.Outcome != "created" {
+			t.Fatalf("the next dossier: %+v, %v", rec, err)
+		}
+		gone := e.submitOnPortal("Đinh Văn Tùng", permitCode)
+		e.portal.FailFile("Đinh Văn Tùng-don", http.StatusGone)
+		if rep := e.pull(); rep.Rejected != 1 {
+			t.Fatalf("a file gone: %+v", rep)
+		}
+		if rec, _ := e.np.InboundDossier(e.ctx, gone.MaHoSoQG); rec.Outcome != "rejected" {
+			t.Fatalf("a file gone: %+v", rec)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/congso/congso/internal/dossier"
@@ -25,6 +26,7 @@ type Dossiers interface {
 	Get(ctx context.Context, code string, actor *identity.Principal) (*dossier.Dossier, error)
 	List(ctx context.Context, q dossier.ListQuery) (dossier.ListPage, error)
 	Submit(ctx context.Context, in dossier.SubmitInput) (dossier.Receipt, error)
+	SubmittedWithKey(ctx context.Context, key string) (dossier.Receipt, bool, error)
 	PutFile(ctx context.Context, name string, r io.Reader) (dossier.File, error)
 }
 
@@ -64,6 +66,11 @@ type Config struct {
 	InboundDesks               map[string]string
 	// InboundBatch is how many inbound dossiers one pull asks for (default 20).
 	InboundBatch int
+	// InboundGiveUp is how long one inbound dossier may fail to be taken
+	// in for a reason that may pass (a file that does not download) before
+	// it is set aside as rejected, so that the dossiers after it are not
+	// held up (default 1 h).
+	InboundGiveUp time.Duration
 	// Lease bounds how long one worker owns a dossier's sync (default 5m);
 	// keep it above a few portal timeouts.
 	Lease time.Duration
@@ -93,6 +100,12 @@ type Config struct {
 type Service struct {
 	db  *db.DB
 	cfg Config
+	// blocked is the inbound dossier the feed stopped at, and since when.
+	blockedMu sync.Mutex
+	blocked   struct {
+		id    string
+		since time.Time
+	}
 }
 
 // New returns a Service over d, whose schema must include Migrations. It
@@ -100,6 +113,9 @@ type Service struct {
 func New(d *db.DB, cfg Config) (*Service, error) {
 	if cfg.Dossiers == nil || cfg.Portal == nil {
 		return nil, errors.New("nationalportal: Dossiers and Portal are required")
+	}
+	if cfg.InboundGiveUp <= 0 {
+		cfg.InboundGiveUp = time.Hour
 	}
 	if cfg.InboundBatch <= 0 || cfg.InboundBatch > 100 {
 		cfg.InboundBatch = 20
@@ -238,7 +254,13 @@ func (s *Service) sync(ctx context.Context, code string, force bool) error {
 		if errors.As(err, &rej) {
 			o.Rejection = rej
 			s.cfg.Logger.WarnContext(ctx, "nationalportal: dossier rejected by the portal", "code", code, "version", d.Version, "err", err)
-			return release(ctx, s.db, code, token, s.cfg.Now(), o)
+			if rerr := release(ctx, s.db, code, token, s.cfg.Now(), o); rerr != nil || !force {
+				// The outbox is done with it (a retry would be refused
+				// again); the rejection is kept for operators.
+				return rerr
+			}
+			// An operator asked for this sync: the refusal is the answer.
+			return fmt.Errorf("nationalportal: sync %s: %w", code, err)
 		}
 		rerr := release(ctx, s.db, code, token, s.cfg.Now(), o)
 		return errors.Join(fmt.Errorf("nationalportal: sync %s: %w", code, err), rerr)

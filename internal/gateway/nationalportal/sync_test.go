@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/congso/congso/internal/catalog"
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/fakes/dvcqg"
 	"github.com/congso/congso/internal/gateway/nationalportal"
@@ -312,6 +313,10 @@ func TestRejection(t *testing.T) {
 			st.Rejections[0].Errors[0].TruongDuLieu != "MaTTHC" {
 			t.Fatalf("rejections = %+v", st.Rejections)
 		}
+		// An operator's "sync again" is told of the refusal (not "synced").
+		if err := e.np.Resync(e.ctx, rc.Code, "admin"); !errors.Is(err, nationalportal.ErrRejected) {
+			t.Fatalf("resync of a refused dossier: %v", err)
+		}
 		e.portal.KnownProcedures() // the national database learns the code
 		e.act(rc.Code, "assign", head, func(in *dossier.ActInput) { in.Assignee = handler.PersonID })
 		e.drain()
@@ -320,6 +325,40 @@ func TestRejection(t *testing.T) {
 		}
 		if st, _ := e.np.State(e.ctx, 10); len(st.Rejections) != 0 || st.Synced != 1 {
 			t.Fatalf("after success: %+v", st)
+		}
+	})
+}
+
+// one-stop.md §4, §12: a supplement requested at reception (before the
+// dossier is received: no appointment date yet) reaches the portal as
+// status 5; the portal asks for NgayHenTra only of received dossiers.
+func TestSupplementAtReceptionIsSynced(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		f1 := e.put("don.pdf", smallPDF("don"))
+		f3 := e.put("ban-ve.pdf", smallPDF("bv"))
+		sub := dossier.Submission{ProcedureCode: permitCode, Channel: dossier.ChannelOnline, Applicant: citizen("Phan Thị Lan"),
+			Components: []dossier.ComponentInput{
+				{N: 1, Provided: catalog.FormElectronic, Quantity: 1, Files: []dossier.FileRef{{Name: "don.pdf", Hash: f1.Hash}}},
+				{N: 3, Provided: catalog.FormElectronic, Quantity: 1, Files: []dossier.FileRef{{Name: "ban-ve.pdf", Hash: f3.Hash}}},
+			}}
+		rc, err := e.ds.Submit(e.ctx, dossier.SubmitInput{Submission: sub, Placement: dossier.Placement{ReceivingAgency: center, ReceivingUnit: desk}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.drain()
+		if h := e.held(rc.Code); h.TrangThaiHoSo != 1 {
+			t.Fatalf("after submission: %+v", h)
+		}
+		e.clock.Add(time.Hour)
+		e.act(rc.Code, "request_supplement", officer, func(in *dossier.ActInput) { in.Comment = "thiếu bản vẽ" })
+		e.drain()
+		st, err := e.np.State(e.ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := e.held(rc.Code); h.TrangThaiHoSo != 5 || h.NgayHenTra != "" || len(st.Rejections) != 0 {
+			t.Fatalf("after the supplement request: held %+v, rejections %+v", h, st.Rejections)
 		}
 	})
 }
