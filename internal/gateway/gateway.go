@@ -222,7 +222,10 @@ func MatchPath(pattern, p string) bool {
 		return true
 	}
 	p = path.Clean("/" + p)
-	ps := strings.Split(strings.Trim(pattern, "/"), "/")
+	var ps []string // "/": the service's root only
+	if t := strings.Trim(pattern, "/"); t != "" {
+		ps = strings.Split(t, "/")
+	}
 	xs := strings.Split(strings.Trim(p, "/"), "/")
 	if p == "/" {
 		xs = nil

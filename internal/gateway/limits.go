@@ -57,6 +57,11 @@ type lease struct {
 	// for window aheadWindow before that window began.
 	refilling          bool
 	aheadWindow, ahead int64
+	// limit is the limit the tokens held were leased under: when the
+	// registry changes it, they are dropped and the node asks SQL again
+	// (a raised limit serves at once; a lowered one is not passed with
+	// tokens of the old one).
+	limit int64
 }
 
 // prefetchMinChunk is the smallest chunk leased ahead (a limit of 80 calls
@@ -128,6 +133,9 @@ func (q *quotaLimiter) take(ctx context.Context, key, client, service, kind stri
 	chunk = max(1, min(chunk, 1000))
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.limit != limit {
+		l.limit, l.left, l.empty, l.aheadWindow, l.ahead = limit, 0, false, 0, 0
+	}
 	if l.window != window {
 		l.window, l.left, l.empty = window, 0, false
 		if l.aheadWindow == window {
@@ -192,6 +200,7 @@ func (q *quotaLimiter) prefetchLocked(l *lease, client, service, kind string, wi
 		l.refilling = false
 		switch {
 		case err != nil: // the next call that runs out leases itself
+		case l.limit != limit: // leased under a limit since changed: not used
 		case target == l.window:
 			l.left += got
 			l.empty = l.empty || got == 0

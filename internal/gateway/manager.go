@@ -209,8 +209,14 @@ func (m *Manager) Grant(ctx context.Context, actor string, a AccessRight) (Acces
 	if a.Path != "" && !strings.HasPrefix(a.Path, "/") {
 		return a, invalid("path pattern must start with /")
 	}
-	if a.ValidUntil != nil && !a.ValidUntil.After(a.ValidFrom) {
-		return a, invalid("valid_until must be after valid_from")
+	if a.ValidUntil != nil {
+		from := a.ValidFrom
+		if from.IsZero() {
+			from = m.now() // the store starts it now
+		}
+		if !a.ValidUntil.After(from) {
+			return a, invalid("valid_until must be after valid_from (or now)")
+		}
 	}
 	if len(a.LegalBasis) > 1000 {
 		return a, invalid("legal_basis is longer than 1000 bytes")

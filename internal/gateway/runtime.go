@@ -506,14 +506,19 @@ func orRoot(p string) string {
 }
 
 // utf8Path reports whether the service path is acceptable: it unescapes,
-// and no segment is "." or ".." (escaped or not), so that the backend sees
-// the path the access check saw.
+// no segment is "." or ".." (escaped or not, or with ";parameters", which
+// Java servers drop before resolving it), and it has no backslash (a
+// separator to IIS), so that the backend sees the path the access check
+// saw.
 func utf8Path(p string) bool {
 	u, err := url.PathUnescape(p)
-	if err != nil {
+	if err != nil || strings.IndexByte(u, '\\') >= 0 {
 		return false
 	}
 	for _, seg := range strings.Split(u, "/") {
+		if i := strings.IndexByte(seg, ';'); i >= 0 {
+			seg = seg[:i]
+		}
 		if seg == ".." || seg == "." {
 			return false
 		}

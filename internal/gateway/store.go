@@ -588,6 +588,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, a.Client, a.Service.S
 		if db.IsForeignKeyViolation(err) {
 			return fmt.Errorf("service %s: %w", a.Service, ErrNotFound)
 		}
+		detail["id"] = a.ID // for the revoke's entry to name
 		return err
 	})
 	return a, err
@@ -595,7 +596,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, a.Client, a.Service.S
 
 // Revoke deletes an access right.
 func (s *Store) Revoke(ctx context.Context, actor string, id int64) error {
-	return s.change(ctx, actor, "gateway.right.revoke", "gateway_right", fmt.Sprint(id), nil, func(tx *db.Tx, now time.Time) error {
+	detail := map[string]any{}
+	return s.change(ctx, actor, "gateway.right.revoke", "gateway_right", fmt.Sprint(id), detail, func(tx *db.Tx, now time.Time) error {
+		// The entry says what was revoked: the row goes.
+		var client, service, method, path, basis, by string
+		err := tx.QueryRowContext(ctx, `SELECT client, service_id, method, path, legal_basis, created_by FROM gateway_rights WHERE id = $1`, id).
+			Scan(&client, &service, &method, &path, &basis, &by)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		detail["client"], detail["service"], detail["method"], detail["path"], detail["legal_basis"], detail["granted_by"] = client, service, method, path, basis, by
 		return exec(ctx, tx, true, `DELETE FROM gateway_rights WHERE id = $1`, id)
 	})
 }
@@ -605,6 +617,15 @@ func (s *Store) PutQuota(ctx context.Context, actor string, q Quota) error {
 	key := q.Client.String() + " → " + q.Service.String()
 	return s.change(ctx, actor, "gateway.quota.put", "gateway_quota", key,
 		map[string]any{"rate_per_second": q.RatePerSecond, "daily": q.Daily, "max_concurrent": q.MaxConcurrent}, func(tx *db.Tx, now time.Time) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_services WHERE id = $1`, q.Service.String()).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				// Calls to another instance's services go to its gateway,
+				// which applies its own quotas: one set here would not be.
+				return fmt.Errorf("service %s is not registered here (another instance's services get their quotas on its gateway): %w", q.Service, ErrNotFound)
+			}
 			if q.RatePerSecond == 0 && q.Daily == 0 && q.MaxConcurrent == 0 {
 				return exec(ctx, tx, false, `DELETE FROM gateway_quotas WHERE client = $1 AND service_id = $2`, q.Client.String(), q.Service.String())
 			}
