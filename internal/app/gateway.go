@@ -74,7 +74,17 @@ type GatewaySettings struct {
 	// (CONGSO_GATEWAY_JOURNAL_DIR; "" for the data folder's
 	// gateway-journal, "off" for none).
 	Journal string
+	// TokenAudience must be among a bearer token's audiences
+	// (CONGSO_GATEWAY_TOKEN_AUDIENCE, default DefaultGatewayAudience): a
+	// token the SSO issued for another resource server does not open the
+	// gateway.
+	TokenAudience string
 }
+
+// DefaultGatewayAudience is the audience of the gateway's bearer tokens
+// unless CONGSO_GATEWAY_TOKEN_AUDIENCE says otherwise: OAuth clients of
+// the SSO are registered with it, and ask for it (audience=lgsp).
+const DefaultGatewayAudience = "lgsp"
 
 // GatewaySettingsFromEnv reads the CONGSO_GATEWAY_* variables.
 func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error) {
@@ -83,7 +93,10 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 		ClientCA: getenv("CONGSO_GATEWAY_CLIENT_CA"), SigningKey: getenv("CONGSO_GATEWAY_SIGNING_KEY"),
 		HandoffPublisher: getenv("CONGSO_GATEWAY_HANDOFF_PUBLISHER"),
 		TSAURL:           getenv("CONGSO_GATEWAY_TSA_URL"), TSACA: getenv("CONGSO_GATEWAY_TSA_CA"), OCSP: getenv("CONGSO_GATEWAY_OCSP"),
-		Journal: getenv("CONGSO_GATEWAY_JOURNAL_DIR")}
+		Journal: getenv("CONGSO_GATEWAY_JOURNAL_DIR"), TokenAudience: getenv("CONGSO_GATEWAY_TOKEN_AUDIENCE")}
+	if s.TokenAudience == "" {
+		s.TokenAudience = DefaultGatewayAudience
+	}
 	if s.Addr == "" {
 		s.Addr = ":8443"
 	}
@@ -211,7 +224,7 @@ func (a *App) initGateway(ctx context.Context) error {
 		PollInterval: s.Poll, MaxBodyBytes: s.MaxBody, BodyTimeout: s.BodyTimeout, BreakerFailures: s.BreakerFailures,
 		BreakerCooldown: s.BreakerCooldown, Logger: a.Log, OCSP: s.OCSP,
 		Tokens: &gatewayTokens{v: oidc.NewVerifier(oidc.VerifierConfig{Issuer: a.OIDC.Config().Issuer,
-			Keys: a.OIDC.Keys().PublicKeys}), store: a.GatewayManager.Store()}}
+			Keys: a.OIDC.Keys().PublicKeys, Audience: s.TokenAudience}), store: a.GatewayManager.Store()}}
 	if s.ClientCA != "" {
 		pem, err := os.ReadFile(s.ClientCA)
 		if err != nil {

@@ -91,11 +91,12 @@ func TestGatewayAcceptsSSOTokens(t *testing.T) {
 		Service: sid("TA/GOV/000.00.07.H99/CAPPHEP/giayphep"), LegalBasis: "Nghị định 278/2025"})
 	must(err)
 
-	token := func(clientID string) string {
+	token := func(clientID, audience string) string {
 		_, secret, err := a.OIDC.CreateClient(ctx, nil, oidc.ClientInput{ID: clientID, Name: clientID,
-			GrantTypes: []string{"client_credentials"}})
+			GrantTypes: []string{"client_credentials"}, Audience: []string{audience}})
 		must(err)
-		req, _ := http.NewRequest("POST", srv.URL+oidc.PathToken, strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+		req, _ := http.NewRequest("POST", srv.URL+oidc.PathToken, strings.NewReader(url.Values{"grant_type": {"client_credentials"},
+			"audience": {audience}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(clientID, secret)
 		resp, err := http.DefaultClient.Do(req)
@@ -110,10 +111,15 @@ func TestGatewayAcceptsSSOTokens(t *testing.T) {
 		}
 		return tok.AccessToken
 	}
-	motcua := token("he-thong-mot-cua")
+	motcua := token("he-thong-mot-cua", DefaultGatewayAudience)
 	must(m.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: OAuthBindingFingerprint("he-thong-mot-cua"),
 		Owner: "TA/GOV/000.00.13.H99/MOTCUA", Subject: "OAuth client he-thong-mot-cua"}))
-	unbound := token("he-thong-la")
+	unbound := token("he-thong-la", DefaultGatewayAudience)
+	// A bound client's token for another resource server (integration.md
+	// "systems authenticate"): not the gateway's.
+	elsewhere := token("he-thong-bao-cao", "https://bao-cao.tinh.gov.vn")
+	must(m.PutCertificate(ctx, "admin", gateway.Certificate{Fingerprint: OAuthBindingFingerprint("he-thong-bao-cao"),
+		Owner: "TA/GOV/000.00.13.H99/MOTCUA", Subject: "OAuth client he-thong-bao-cao"}))
 
 	call := func(tok string) *http.Response {
 		req, _ := http.NewRequest("GET", "http://"+a.GatewayAddr()+"/r1/TA/GOV/000.00.07.H99/CAPPHEP/giayphep/so/15-GPXD", nil)
@@ -166,6 +172,11 @@ func TestGatewayAcceptsSSOTokens(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("X-Road-Error"), "Authentication") {
 		t.Fatalf("an unbound client: %d %q; want 401 with an authentication error", resp.StatusCode, resp.Header.Get("X-Road-Error"))
+	}
+	resp = call(elsewhere)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("X-Road-Error"), "Authentication") {
+		t.Fatalf("a token for another resource server: %d %q; want 401", resp.StatusCode, resp.Header.Get("X-Road-Error"))
 	}
 	must(m.Revoke(ctx, "admin", right.ID))
 	deadline = time.Now().Add(5 * time.Second)

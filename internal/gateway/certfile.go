@@ -19,7 +19,8 @@ import (
 // directions (the gateway's listener and its calls to peer gateways), use
 // the new one; connections already open keep the one they began with.
 // A pair that does not load (a half-written file, a key of another
-// certificate) is refused and the one in use stays. Safe for concurrent
+// certificate), or a certificate not valid now, is refused and the one in
+// use stays. Safe for concurrent
 // use.
 type CertFile struct {
 	certPath, keyPath string
@@ -64,6 +65,12 @@ func (c *CertFile) Reload() (changed bool, err error) {
 		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
 			return false, fmt.Errorf("gateway certificate %s: %w", c.certPath, err)
 		}
+	}
+	if now := time.Now(); c.cur.Load() != nil && (now.Before(cert.Leaf.NotBefore) || now.After(cert.Leaf.NotAfter)) {
+		// An old backup put back by mistake, or a renewal not valid yet:
+		// the certificate in use stays (doctor reports its own expiry).
+		return false, fmt.Errorf("gateway certificate %s is not valid now (%s – %s)", c.certPath,
+			cert.Leaf.NotBefore.UTC().Format(time.RFC3339), cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	c.cur.Store(&cert)
 	c.certPEM, c.keyPEM = certPEM, keyPEM

@@ -116,6 +116,11 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	if changed, err := cf.Reload(); changed || err == nil {
 		t.Fatalf("a certificate with another's key: changed %v, %v", changed, err)
 	}
+	expired := ca.issue(t, "gateway VN-HUE 2025", now.Add(-48*time.Hour), now.Add(-time.Hour))
+	writePair(t, certPath, keyPath, expired)
+	if changed, err := cf.Reload(); changed || err == nil {
+		t.Fatalf("an expired certificate: changed %v, %v", changed, err)
+	}
 	writePair(t, certPath, keyPath, renewed)
 	b, err := os.ReadFile(certPath)
 	must(t, err)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"sync"
 	"time"
@@ -39,10 +41,21 @@ type crlList struct {
 	issuer    string     // fingerprint of the CA that signed it
 	revoked   map[string]time.Time
 	validTill time.Time // the list's nextUpdate
-	freshTill time.Time // fetch again after this
-	retryAt   time.Time // after a failure, not before this
-	lastErr   error
+	// number and thisUpdate are the list's: a later download must not be
+	// older (an old list replayed would take back revocations).
+	number     *big.Int
+	thisUpdate time.Time
+	freshTill  time.Time // fetch again after this
+	retryAt    time.Time // after a failure, not before this
+	lastErr    error
 }
+
+// The CRL extensions that say a list is not a complete one (RFC 5280
+// §5.2.4, §5.2.5).
+var (
+	oidDeltaCRLIndicator        = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidIssuingDistributionPoint = asn1.ObjectIdentifier{2, 5, 29, 28}
+)
 
 // crlChecker keeps the lists by distribution point URL.
 type crlChecker struct {
@@ -136,8 +149,28 @@ func (l *crlList) fetch(ctx context.Context, client *http.Client, u string, issu
 	if err := rl.CheckSignatureFrom(issuer); err != nil {
 		return fmt.Errorf("CRL %s is not signed by the certificate's issuer: %w", u, err)
 	}
-	if rl.ThisUpdate.After(now.Add(ocspSkew)) || !rl.NextUpdate.IsZero() && !now.Before(rl.NextUpdate) {
+	if rl.NextUpdate.IsZero() {
+		return fmt.Errorf("CRL %s has no nextUpdate (RFC 5280 §5.1.2.5): its freshness cannot be judged", u)
+	}
+	if rl.ThisUpdate.After(now.Add(ocspSkew)) || !now.Before(rl.NextUpdate) {
 		return fmt.Errorf("CRL %s is not current (%s – %s)", u, rl.ThisUpdate.UTC().Format(time.RFC3339), rl.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	for _, e := range rl.Extensions {
+		switch {
+		case e.Id.Equal(oidDeltaCRLIndicator):
+			// Only what changed since a base list: not the whole list.
+			return fmt.Errorf("CRL %s is a delta list, not a complete one", u)
+		case e.Id.Equal(oidIssuingDistributionPoint):
+			// A partitioned or scoped list (only CA or only user
+			// certificates, some reasons, an indirect list): whether it
+			// covers this certificate is not judged here.
+			return fmt.Errorf("CRL %s is scoped (issuingDistributionPoint): only complete lists are read", u)
+		}
+	}
+	// A list older than one already read (a lower CRL number, or an
+	// earlier thisUpdate) would take back revocations: refused.
+	if l.number != nil && l.issuer == ifp && (rl.Number != nil && rl.Number.Cmp(l.number) < 0 || rl.ThisUpdate.Before(l.thisUpdate)) {
+		return fmt.Errorf("CRL %s is older than the one already read (number %v, %s)", u, rl.Number, rl.ThisUpdate.UTC().Format(time.RFC3339))
 	}
 	revoked := make(map[string]time.Time, len(rl.RevokedCertificateEntries))
 	for _, e := range rl.RevokedCertificateEntries {
@@ -147,10 +180,11 @@ func (l *crlList) fetch(ctx context.Context, client *http.Client, u string, issu
 		revoked[e.SerialNumber.String()] = e.RevocationTime
 	}
 	l.issuer, l.revoked = ifp, revoked
-	l.validTill = rl.NextUpdate
-	if l.validTill.IsZero() {
-		l.validTill = now.Add(crlFresh)
+	l.number, l.thisUpdate = rl.Number, rl.ThisUpdate
+	if l.number == nil {
+		l.number = new(big.Int)
 	}
+	l.validTill = rl.NextUpdate
 	l.freshTill = now.Add(crlFresh)
 	if l.validTill.Before(l.freshTill) {
 		l.freshTill = l.validTill

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,6 +49,9 @@ const (
 	ocspRetry = 10 * time.Second
 	// ocspSkew tolerates a responder's clock ahead of ours.
 	ocspSkew = 5 * time.Minute
+	// ocspMaxAge bounds the age of an answer that gives no nextUpdate
+	// (X-Road's default freshness): an old "good" cannot be replayed.
+	ocspMaxAge = time.Hour
 )
 
 func certStatusFault() *Fault {
@@ -159,6 +163,14 @@ func (e *ocspEntry) ask(ctx context.Context, c *http.Client, leaf, issuer *x509.
 			last = fmt.Errorf("OCSP responder %s: %w", u, err)
 			continue
 		}
+		if err := delegatedResponder(r, issuer, now); err != nil {
+			last = fmt.Errorf("OCSP responder %s: %w", u, err)
+			continue
+		}
+		if r.NextUpdate.IsZero() && now.Sub(r.ThisUpdate) > ocspMaxAge {
+			last = fmt.Errorf("OCSP responder %s: the answer, without nextUpdate, is older than %s (%s)", u, ocspMaxAge, r.ThisUpdate.UTC().Format(time.RFC3339))
+			continue
+		}
 		if r.ThisUpdate.After(now.Add(ocspSkew)) || !r.NextUpdate.IsZero() && r.NextUpdate.Before(now) {
 			last = fmt.Errorf("OCSP responder %s: the answer is outside its validity (%s – %s)", u, r.ThisUpdate.UTC().Format(time.RFC3339), r.NextUpdate.UTC().Format(time.RFC3339))
 			continue
@@ -186,4 +198,23 @@ func (e *ocspEntry) ask(ctx context.Context, c *http.Client, leaf, issuer *x509.
 		last = errors.New("no OCSP responder answered")
 	}
 	return last
+}
+
+// delegatedResponder checks the certificate an answer was signed with,
+// when it is not the issuer itself (RFC 6960 §4.2.2.2): the parser checked
+// that the issuer signed it; it must also be meant for OCSP signing and
+// valid now, or any certificate of the CA (a client's own) could vouch for
+// itself.
+func delegatedResponder(r *ocsp.Response, issuer *x509.Certificate, now time.Time) error {
+	c := r.Certificate
+	if c == nil || c.Equal(issuer) {
+		return nil
+	}
+	if !slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageOCSPSigning) {
+		return errors.New("the answer is signed by a certificate not meant for OCSP signing")
+	}
+	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+		return errors.New("the answer is signed by a responder certificate outside its validity")
+	}
+	return nil
 }

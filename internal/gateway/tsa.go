@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/digitorus/pkcs7"
 	"github.com/digitorus/timestamp"
 
 	"github.com/congso/congso/internal/platform/db"
@@ -256,11 +257,24 @@ func checkToken(ts *timestamp.Timestamp, imprint []byte, roots *x509.CertPool) e
 	if roots == nil {
 		return nil
 	}
-	inter := x509.NewCertPool()
-	for _, c := range ts.Certificates[1:] {
-		inter.AddCert(c)
+	// The certificate that signed (the parser checked the signature with
+	// it), not merely the first one carried: a token can carry the real
+	// TSA's certificate beside the one it was signed with.
+	p7, err := pkcs7.Parse(ts.RawToken)
+	if err != nil {
+		return fmt.Errorf("time-stamp: %w", err)
 	}
-	_, err := ts.Certificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: ts.Time,
+	signer := p7.GetOnlySigner()
+	if signer == nil {
+		return errors.New("time-stamp: the token must have exactly one signer, whose certificate it carries")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range p7.Certificates {
+		if !c.Equal(signer) {
+			inter.AddCert(c)
+		}
+	}
+	_, err = signer.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: ts.Time,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}})
 	if err != nil {
 		return fmt.Errorf("time-stamp: the TSA certificate is not trusted: %w", err)
