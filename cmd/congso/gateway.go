@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,7 +101,7 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		dc := gateway.DoctorConfig{DB: d, PollInterval: s.Poll, Node: s.Node, JournalDir: s.Journal}
+		dc := gateway.DoctorConfig{DB: d, PollInterval: s.Poll, Node: s.Node, JournalDir: s.Journal, Instance: s.Instance}
 		if s.Journal == "" {
 			dc.JournalDir = filepath.Join(cfg.DataDir, "gateway-journal")
 		} else if s.Journal == "off" {
@@ -126,6 +127,16 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 			}
 			dc.Roots = x509.NewCertPool()
 			dc.Roots.AppendCertsFromPEM(pem)
+		}
+		if s.TLSCert != "" {
+			// Peers are asked as the gateway asks them: with its
+			// certificate, their servers verified against the CA bundle.
+			cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
+			if err != nil {
+				return fmt.Errorf("gateway certificate: %w", err)
+			}
+			dc.PeerClient = &http.Client{Transport: gateway.NewTransport(&tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: dc.Roots,
+				MinVersion: tls.VersionTLS12})}
 		}
 		if s.TSAURL != "" {
 			pem, err := os.ReadFile(s.TSACA)

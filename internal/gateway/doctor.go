@@ -41,6 +41,10 @@ type DoctorConfig struct {
 	// PeerClient reaches peers (with the gateway's client certificate);
 	// nil: http.DefaultClient.
 	PeerClient *http.Client
+	// Instance is this gateway's instance: peers are asked for
+	// /listClients in the name of a client of it, as calls come, so that a
+	// peer not trusting this gateway's certificate shows.
+	Instance string
 	// MaxSkew is the clock difference with a peer that fails (default 5 s;
 	// a fifth of it warns).
 	MaxSkew time.Duration
@@ -99,10 +103,26 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		for _, c := range cfg.Certificate[1:] {
 			inter.AddCert(c)
 		}
-		if _, err := leaf.Verify(x509.VerifyOptions{Roots: cfg.Roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-			add("gateway certificate chain", Fail, "%v", err)
+		// It serves TLS to clients and is presented to peers as a client:
+		// the chain must allow both.
+		var bad []string
+		for _, u := range []struct {
+			usage x509.ExtKeyUsage
+			as    string
+		}{{x509.ExtKeyUsageServerAuth, "server (serverAuth)"}, {x509.ExtKeyUsageClientAuth, "client toward peers (clientAuth)"}} {
+			if _, err := leaf.Verify(x509.VerifyOptions{Roots: cfg.Roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{u.usage}}); err != nil {
+				bad = append(bad, fmt.Sprintf("as a %s: %v", u.as, err))
+			}
+		}
+		if len(bad) > 0 {
+			add("gateway certificate chain", Fail, "%s", strings.Join(bad, "; "))
 		} else {
-			add("gateway certificate chain", OK, "verified")
+			add("gateway certificate chain", OK, "verified for server and client use")
+		}
+		for _, c := range cfg.Certificate[1:] {
+			if c.NotAfter.Sub(now) < cfg.ExpiryWarning {
+				expiry("intermediate "+c.Subject.CommonName, c.NotAfter)
+			}
 		}
 	}
 	if cfg.TSA != nil {
@@ -199,6 +219,9 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		name := "peer " + p.Instance
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		req, _ := http.NewRequestWithContext(pctx, http.MethodGet, p.URL+"/listClients", nil)
+		if cfg.Instance != "" {
+			req.Header.Set(HeaderClient, cfg.Instance+"/GOV/congso-doctor/probe")
+		}
 		t0 := cfg.Now()
 		resp, err := cfg.PeerClient.Do(req)
 		cancel()
@@ -208,7 +231,18 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		}
 		resp.Body.Close()
 		rtt := cfg.Now().Sub(t0)
-		add(name, OK, "reachable in %s (HTTP %d)", rtt.Round(time.Millisecond), resp.StatusCode)
+		switch code := resp.StatusCode; {
+		case code < 300:
+			add(name, OK, "reachable in %s (HTTP %d)", rtt.Round(time.Millisecond), code)
+		case (code == http.StatusUnauthorized || code == http.StatusForbidden) && cfg.Instance == "":
+			add(name, Warn, "reachable (HTTP %d); whether it trusts this gateway's certificate is not known without the instance", code)
+		case code == http.StatusUnauthorized || code == http.StatusForbidden:
+			add(name, Fail, "reachable, but it refuses this gateway's certificate (HTTP %d): is the certificate registered there for instance %s?", code, cfg.Instance)
+		case code >= 500:
+			add(name, Fail, "reachable, but failing (HTTP %d)", code)
+		default:
+			add(name, Warn, "reachable, but answers HTTP %d to /listClients: is the URL its gateway's?", code)
+		}
 		date, err := http.ParseTime(resp.Header.Get("Date"))
 		if err != nil {
 			add("clock vs "+p.Instance, Warn, "the peer sent no Date header")

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
@@ -54,6 +55,43 @@ func TestDoctorFindsExpiryUnreachablePeersAndSkew(t *testing.T) {
 	for _, c := range checks {
 		if c.Name == "gateway nodes" && !strings.Contains(c.Detail, "not seen lately: n-old (last seen") {
 			t.Errorf("gateway nodes: %q", c.Detail)
+		}
+	}
+}
+
+// integration "Operations" (doctor): a peer is OK only if it answers this
+// gateway's certificate; one refusing it, or failing, is reported; the
+// gateway's certificate must serve as a TLS server and as a client.
+func TestDoctorJudgesPeersAnswersAndCertificateUsage(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	f := federate(t, backend.URL, "VN-DNG/GOV/000.00.00.G07/HOTICH/trich-luc", gateway.REST, gateway.AccessRight{}, nil)
+	ctx := t.Context()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	defer refusing.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	defer failing.Close()
+	must(t, f.a.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-QNM", URL: refusing.URL}))
+	must(t, f.a.mgr.PutPeer(ctx, "admin", gateway.Peer{Instance: "VN-HNI", URL: failing.URL}))
+	codeSigning := f.ca.issueClient(t, "gateway code signing", func(c *x509.Certificate) {
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
+	})
+	peerClient := &http.Client{Transport: gateway.NewTransport(&tls.Config{RootCAs: f.ca.pool, Certificates: []tls.Certificate{f.certA}})}
+	for _, c := range []struct {
+		cert *x509.Certificate
+		want map[string]gateway.Health
+	}{
+		{f.certA.Leaf, map[string]gateway.Health{"peer VN-DNG": gateway.OK, "peer VN-QNM": gateway.Fail, "peer VN-HNI": gateway.Fail, "gateway certificate chain": gateway.OK}},
+		{codeSigning.Leaf, map[string]gateway.Health{"gateway certificate chain": gateway.Fail}},
+	} {
+		got := map[string]gateway.Check{}
+		for _, ch := range gateway.Doctor(ctx, gateway.DoctorConfig{DB: f.dbA, Certificate: []*x509.Certificate{c.cert}, Roots: f.ca.pool, PeerClient: peerClient, Instance: "VN-HUE"}) {
+			got[ch.Name] = ch
+		}
+		for name, h := range c.want {
+			if got[name].Health != h {
+				t.Errorf("%s: %s %s, want %s", name, got[name].Health, got[name].Detail, h)
+			}
 		}
 	}
 }

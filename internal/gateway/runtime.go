@@ -369,7 +369,9 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 	}
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/r1/")
 	if r.URL.Path == "/listClients" || r.URL.Path == "/r1/listClients" {
-		client, f := rt.authenticate(r, snap, "", ex)
+		// X-Road-Client is optional; a peer gateway names a client of its
+		// instance, as in its calls.
+		client, f := rt.authenticate(r, snap, r.Header.Get(HeaderClient), ex)
 		if f != nil {
 			return f
 		}
