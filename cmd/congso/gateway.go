@@ -62,6 +62,9 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx := context.Background()
 	opt := gateway.VerifyOptions{Trusted: keys}
+	if action == "verify" && len(keys) == 0 {
+		fmt.Fprintln(stderr, "note: no -key given: the keys stored in the log are trusted; this finds accidents and inconsistent edits, not someone able to write the database. Pin each node's public key with -key for an independent check.")
+	}
 	if action == "verify" {
 		if tsaCA == "" {
 			tsaCA = os.Getenv("CONGSO_GATEWAY_TSA_CA")

@@ -114,3 +114,7 @@ func FailJournalSegments(err error) (restore func()) {
 
 // JournalMapped reports whether journal segments are mapped here.
 const JournalMapped = journalMapped
+
+// LoseCommitReplies makes the next n message log inserts fail after they
+// committed, as when the database's answer to COMMIT is lost.
+func LoseCommitReplies(n int32) { loseCommitReply.Store(n) }

@@ -315,10 +315,12 @@ type LogConfig struct {
 // (LogConfig.JournalDir) Append returns once the record is in the journal.
 // Either way an appended record is durable when Append returns nil.
 type MessageLog struct {
-	db   *db.DB
-	cfg  LogConfig
-	in   chan *pending
-	full chan struct{} // journal mode: a batch's worth is queued (linger)
+	db  *db.DB
+	cfg LogConfig
+	// keyOK: the signing key is in gateway_keys.
+	keyOK atomic.Bool
+	in    chan *pending
+	full  chan struct{} // journal mode: a batch's worth is queued (linger)
 
 	// The head of the node's chain as last committed; owned by the writer
 	// goroutine. headOK false: read it from the database first.
@@ -469,7 +471,9 @@ func (l *MessageLog) Append(ctx context.Context, rec Record) error {
 // it, and returns (closing the journal: Append fails from then on).
 func (l *MessageLog) Run(ctx context.Context) {
 	if err := l.registerKey(context.WithoutCancel(ctx)); err != nil {
-		l.cfg.Logger.Error("gateway: register signing key", "err", err)
+		l.cfg.Logger.Error("gateway: register signing key (tried again with the next batch)", "err", err)
+	} else {
+		l.keyOK.Store(true)
 	}
 	if l.j != nil {
 		defer l.j.close()
@@ -589,6 +593,13 @@ func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 			if seq, prev, err = l.readHead(ctx, tx); err != nil {
 				return err
 			}
+			// A retry: if the attempt before committed and only its
+			// answer was lost (a connection cut at COMMIT), the head is
+			// this batch's last record, and it is not written twice.
+			if last := &batch[len(batch)-1].rec; last.Hash != "" && seq == last.Seq && prev == last.Hash {
+				newSeq, newHash = seq, prev
+				return nil
+			}
 		}
 		chain := func() {
 			s, h := seq, prev
@@ -657,8 +668,16 @@ func (l *MessageLog) insert(ctx context.Context, batch []*pending) error {
 		return err
 	}
 	l.headOK, l.headSeq, l.headHash = true, newSeq, newHash
+	if loseCommitReply.Load() > 0 && loseCommitReply.Add(-1) >= 0 {
+		l.headOK = false // as the writers do after an error
+		return errors.New("message log: the database's answer to COMMIT was lost (test)")
+	}
 	return nil
 }
+
+// loseCommitReply makes the next inserts report an error after they
+// committed, as a connection cut at COMMIT would (tests only).
+var loseCommitReply atomic.Int32
 
 // cachedLeaves returns the hashes of records first..last if they are all
 // in memory.
@@ -741,6 +760,15 @@ func (l *MessageLog) Sign(ctx context.Context) error {
 			return fmt.Errorf("sign batch: %w", err)
 		}
 		b.Signature = base64.StdEncoding.EncodeToString(sig)
+		if !l.keyOK.Load() {
+			// Not registered at start (the database was down): with the
+			// batch, or the batch would not verify.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_keys (key_id, algorithm, public_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING`,
+				l.cfg.Key.ID, l.cfg.Key.Algorithm, l.cfg.Key.Public, l.cfg.Now().UTC()); err != nil {
+				return fmt.Errorf("register signing key: %w", err)
+			}
+			tx.AfterCommit(func() { l.keyOK.Store(true) })
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_msglog_batches (node, first_seq, last_seq, root, signed_at, key_id, algorithm, signature)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, b.Node, b.FirstSeq, b.LastSeq, b.Root, b.SignedAt, b.KeyID, b.Algorithm, b.Signature); err != nil {
 			return err
@@ -820,8 +848,21 @@ type archiveLine struct {
 	Kind   string   `json:"kind"`
 	Format string   `json:"format,omitempty"`
 	Keys   []keyRow `json:"keys,omitempty"`
-	Record *Record  `json:"record,omitempty"`
-	Batch  *Batch   `json:"batch,omitempty"`
+	// Exported and Heads (header): when the archive was taken, and where
+	// each node's chain and signatures stood then (the archive holds
+	// exactly that). Archives without them verify with fewer checks.
+	Exported *time.Time `json:"exported,omitempty"`
+	Heads    []headRow  `json:"heads,omitempty"`
+	Record   *Record    `json:"record,omitempty"`
+	Batch    *Batch     `json:"batch,omitempty"`
+}
+
+// headRow is a node's gateway_msglog_head row.
+type headRow struct {
+	Node   string `json:"node"`
+	Seq    int64  `json:"seq"`
+	Hash   string `json:"hash"`
+	Signed int64  `json:"signed_seq"`
 }
 
 type keyRow struct {
@@ -834,12 +875,35 @@ type keyRow struct {
 // public keys, then each node's records in order, then its batches.
 const ArchiveFormat = "congso-msglog/1"
 
-// Export writes the whole message log as a verifiable archive.
+// Export writes the whole message log as a verifiable archive: the log as
+// it stood when the export began (each node's head then), so that records
+// and batches written meanwhile, on a running gateway, do not make it
+// inconsistent.
 func Export(ctx context.Context, d *db.DB, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
+	exported := time.Now().UTC()
+	var heads []headRow
+	head := map[string]headRow{}
+	rows, err := d.Read().QueryContext(ctx, `SELECT node, seq, hash, signed_seq FROM gateway_msglog_head ORDER BY node`)
+	if err != nil {
+		return fmt.Errorf("export message log: %w", err)
+	}
+	for rows.Next() {
+		var h headRow
+		if err := rows.Scan(&h.Node, &h.Seq, &h.Hash, &h.Signed); err != nil {
+			rows.Close()
+			return err
+		}
+		heads = append(heads, h)
+		head[h.Node] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	var keys []keyRow
-	rows, err := d.Read().QueryContext(ctx, `SELECT key_id, algorithm, public_key FROM gateway_keys ORDER BY key_id`)
+	rows, err = d.Read().QueryContext(ctx, `SELECT key_id, algorithm, public_key FROM gateway_keys ORDER BY key_id`)
 	if err != nil {
 		return fmt.Errorf("export message log: %w", err)
 	}
@@ -852,10 +916,13 @@ func Export(ctx context.Context, d *db.DB, w io.Writer) error {
 		keys = append(keys, k)
 	}
 	rows.Close()
-	if err := enc.Encode(archiveLine{Kind: "header", Format: ArchiveFormat, Keys: keys}); err != nil {
+	if err := enc.Encode(archiveLine{Kind: "header", Format: ArchiveFormat, Keys: keys, Exported: &exported, Heads: heads}); err != nil {
 		return err
 	}
 	if err := eachRecord(ctx, d, func(r *Record) error {
+		if h, ok := head[r.Node]; ok && r.Seq > h.Seq {
+			return nil // written after the export began
+		}
 		return enc.Encode(archiveLine{Kind: "record", Record: r})
 	}); err != nil {
 		return fmt.Errorf("export message log: %w", err)
@@ -873,6 +940,9 @@ func Export(ctx context.Context, d *db.DB, w io.Writer) error {
 		}
 		if token != nil {
 			b.Timestamp = *token
+		}
+		if h, ok := head[b.Node]; ok && b.LastSeq > h.Signed {
+			continue // signed after the export began
 		}
 		b.SignedAt = b.SignedAt.UTC()
 		if err := enc.Encode(archiveLine{Kind: "batch", Batch: &b}); err != nil {
@@ -920,7 +990,17 @@ type VerifyOptions struct {
 	// TSARoots are the CAs the time-stamp authority must chain to; nil:
 	// a stamp's own signature is checked, not who made it.
 	TSARoots *x509.CertPool
+	// UnsignedGrace is how long before the export a record may have been
+	// written and still be unsigned (default 10 minutes; nodes sign every
+	// CONGSO_GATEWAY_SIGN_INTERVAL): older ones mean batches removed, the
+	// records after them open to rewriting, or a node that stopped
+	// signing.
+	UnsignedGrace time.Duration
 }
+
+// maxSeqGap bounds a jump in a node's sequence numbers that Verify pads
+// over (a crafted archive must not exhaust memory).
+const maxSeqGap = 1 << 20
 
 // VerifyWith is [Verify] with the time-stamps checked too: every stamp must
 // be a valid RFC 3161 token over its batch (from a TSA chaining to
@@ -931,14 +1011,21 @@ func VerifyWith(r io.Reader, opt VerifyOptions) (Report, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<28)
 	keys := map[string]keyRow{}
+	if opt.UnsignedGrace <= 0 {
+		opt.UnsignedGrace = 10 * time.Minute
+	}
 	type chain struct {
-		hashes  []string // index seq-1
+		hashes  []string // index seq-first
+		done    []int64  // DoneAt (Unix µs), index seq-first
 		first   int64
 		signed  int64
 		stamped int64
 		lastSeq int64
 		prev    string
+		broken  bool // a gap too large to pad: the batches cannot be checked
 	}
+	var exported *time.Time
+	var heads []headRow
 	chains := map[string]*chain{}
 	var batches []Batch
 	line := 0
@@ -959,6 +1046,7 @@ func VerifyWith(r io.Reader, opt VerifyOptions) (Report, error) {
 			if l.Format != ArchiveFormat {
 				return rep, fmt.Errorf("verify: format %q, want %q", l.Format, ArchiveFormat)
 			}
+			exported, heads = l.Exported, l.Heads
 			for _, k := range l.Keys {
 				if len(trusted) > 0 && !containsStr(trusted, k.PublicKey) {
 					problem("key %s is not one of the trusted keys", k.KeyID)
@@ -975,8 +1063,14 @@ func VerifyWith(r io.Reader, opt VerifyOptions) (Report, error) {
 			rep.Records++
 			c := chains[rec.Node]
 			if c == nil {
+				// A chain starts at record 1, after the all-zero hash.
 				c = &chain{first: rec.Seq, lastSeq: rec.Seq - 1, prev: rec.PrevHash}
 				chains[rec.Node] = c
+				if rec.Seq != 1 {
+					problem("node %s: records 1–%d are missing (the log does not start at its first record)", rec.Node, rec.Seq-1)
+				} else if rec.PrevHash != genesis {
+					problem("node %s record 1: its previous hash is not the start of a chain", rec.Node)
+				}
 			}
 			if rec.Seq != c.lastSeq+1 {
 				problem("node %s: record %d follows %d: records are missing or reordered", rec.Node, rec.Seq, c.lastSeq)
@@ -987,11 +1081,19 @@ func VerifyWith(r io.Reader, opt VerifyOptions) (Report, error) {
 			if h := rec.computeHash(); h != rec.Hash {
 				problem("node %s record %d: content does not match its hash (altered)", rec.Node, rec.Seq)
 			}
+			if rec.Seq <= c.lastSeq || rec.Seq-c.lastSeq > maxSeqGap {
+				c.broken = true // reordered, or a gap not worth padding
+			}
 			c.lastSeq, c.prev = rec.Seq, rec.Hash
+			if c.broken {
+				continue
+			}
 			for int64(len(c.hashes)) < rec.Seq-c.first {
 				c.hashes = append(c.hashes, "")
+				c.done = append(c.done, 0)
 			}
 			c.hashes = append(c.hashes, rec.Hash)
+			c.done = append(c.done, rec.DoneAt.UnixMicro())
 		case "batch":
 			if l.Batch != nil {
 				batches = append(batches, *l.Batch)
@@ -1009,10 +1111,11 @@ func VerifyWith(r io.Reader, opt VerifyOptions) (Report, error) {
 			continue
 		}
 		if b.FirstSeq < c.first || b.LastSeq > c.lastSeq || b.FirstSeq > b.LastSeq {
-			if b.LastSeq < c.first {
-				continue // a batch before the exported part
-			}
 			problem("batch %s %d–%d: its records are missing", b.Node, b.FirstSeq, b.LastSeq)
+			continue
+		}
+		if c.broken {
+			problem("batch %s %d–%d: cannot be checked, the node's records are out of order", b.Node, b.FirstSeq, b.LastSeq)
 			continue
 		}
 		if b.FirstSeq != c.signed+1 && c.signed != 0 {
@@ -1040,10 +1143,25 @@ func VerifyWith(r io.Reader, opt VerifyOptions) (Report, error) {
 			}
 		}
 	}
-	for node, c := range chains {
-		if c.signed == 0 && c.first > 1 {
-			c.signed = c.first - 1
+	for _, h := range heads {
+		// The archive must hold each node's log as its head stood.
+		c := chains[h.Node]
+		switch {
+		case c == nil && h.Seq > 0:
+			problem("node %s: its %d records are missing", h.Node, h.Seq)
+		case c == nil:
+		case c.lastSeq < h.Seq:
+			problem("node %s: records %d–%d are missing (the log is cut at its end)", h.Node, c.lastSeq+1, h.Seq)
+		case c.lastSeq > h.Seq:
+			problem("node %s: records %d–%d are beyond its head", h.Node, h.Seq+1, c.lastSeq)
+		case c.prev != h.Hash:
+			problem("node %s: its last record does not match its head", h.Node)
 		}
+		if c != nil && c.signed < h.Signed {
+			problem("node %s: the batches signing records %d–%d are missing", h.Node, c.signed+1, h.Signed)
+		}
+	}
+	for node, c := range chains {
 		if c.signed < c.first-1 {
 			c.signed = c.first - 1
 		}
@@ -1051,7 +1169,20 @@ func VerifyWith(r io.Reader, opt VerifyOptions) (Report, error) {
 		if c.stamped > 0 {
 			rep.Stamped += c.stamped - c.first + 1
 		}
-		_ = node
+		if exported != nil && !c.broken && c.lastSeq > c.signed {
+			// Records still unsigned long after they were written: the
+			// batches over them were removed, or the node stopped signing.
+			limit := exported.Add(-opt.UnsignedGrace).UnixMicro()
+			old := 0
+			for i := c.signed + 1 - c.first; i < int64(len(c.done)); i++ {
+				if c.done[i] != 0 && c.done[i] < limit {
+					old++
+				}
+			}
+			if old > 0 {
+				problem("node %s: %d records after its last batch were written more than %s before the export and are not signed", node, old, opt.UnsignedGrace)
+			}
+		}
 	}
 	return rep, nil
 }

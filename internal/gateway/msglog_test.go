@@ -174,6 +174,89 @@ func TestMessageLogContinuesWhenAnotherWriterMovedTheHead(t *testing.T) {
 	})
 }
 
+// integration "Tamper-evident message log" (one record per exchange): a
+// commit whose answer is lost (the connection cut at COMMIT) is retried
+// without writing its records twice, with and without a journal.
+func TestMessageLogLostCommitReplyWritesOnce(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for _, journal := range []string{"", t.TempDir()} {
+			node := "n-nojournal"
+			if journal != "" {
+				node = "n-journal"
+			}
+			ml, err := gateway.NewMessageLog(d, gateway.LogConfig{Node: node, Key: testKey, SignInterval: time.Hour, JournalDir: journal})
+			must(t, err)
+			rctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { ml.Run(rctx); close(done) }()
+			gateway.LoseCommitReplies(1)
+			var wg sync.WaitGroup
+			for i := 0; i < 5; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					now := time.Now()
+					must(t, ml.Append(ctx, gateway.Record{At: now, DoneAt: now, Client: client, Service: svcID, Method: "GET", Status: 200, RequestID: fmt.Sprintf("%s-%d", node, i)}))
+				}(i)
+			}
+			wg.Wait()
+			cancel()
+			<-done
+			gateway.LoseCommitReplies(0)
+			recs, err := gateway.Search(ctx, d, gateway.Filter{Limit: 1000})
+			must(t, err)
+			seen := map[string]int{}
+			for _, r := range recs {
+				if r.Node == node {
+					seen[r.RequestID]++
+				}
+			}
+			if len(seen) != 5 {
+				t.Fatalf("%s: %d exchanges logged: %v", node, len(seen), seen)
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Fatalf("%s: exchange %s logged %d times", node, id, n)
+				}
+			}
+		}
+		rep, err := gateway.VerifyDB(ctx, d, nil)
+		must(t, err)
+		if !rep.OK() || rep.Records != 10 {
+			t.Fatalf("verify: %+v", rep)
+		}
+	})
+}
+
+// integration "Tamper-evident message log": a signing key that could not
+// be registered when the node started (the database down) is registered
+// with the next batch, so the batches verify.
+func TestMessageLogRegistersItsKeyLater(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		_, err := d.Write().ExecContext(ctx, `ALTER TABLE gateway_keys RENAME TO gateway_keys_away`)
+		must(t, err)
+		ml, err := gateway.NewMessageLog(d, gateway.LogConfig{Node: "n1", Key: testKey, SignInterval: 20 * time.Millisecond})
+		must(t, err)
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { ml.Run(rctx); close(done) }()
+		time.Sleep(50 * time.Millisecond) // the start's registration has failed
+		_, err = d.Write().ExecContext(ctx, `ALTER TABLE gateway_keys_away RENAME TO gateway_keys`)
+		must(t, err)
+		now := time.Now()
+		must(t, ml.Append(ctx, gateway.Record{At: now, DoneAt: now, Client: client, Service: svcID, Method: "GET", Status: 200, RequestID: "k-1"}))
+		cancel()
+		<-done
+		rep, err := gateway.VerifyDB(ctx, d, nil)
+		must(t, err)
+		if !rep.OK() || rep.Records != 1 || rep.Unsigned != 0 {
+			t.Fatalf("verify: %+v", rep)
+		}
+	})
+}
+
 // SOAP bodies are redacted too: the named elements' text and attributes
 // become "***", the rest of the message is kept as it was; a body cut at
 // the log's limit inside a secret leaks none of it.
