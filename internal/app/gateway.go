@@ -74,6 +74,9 @@ type GatewaySettings struct {
 	// (CONGSO_GATEWAY_JOURNAL_DIR; "" for the data folder's
 	// gateway-journal, "off" for none).
 	Journal string
+	// EventRetention is how long delivered pub/sub events are kept
+	// (CONGSO_GATEWAY_EVENT_RETENTION; default gateway.DefaultRetention).
+	EventRetention time.Duration
 	// TokenAudience must be among a bearer token's audiences
 	// (CONGSO_GATEWAY_TOKEN_AUDIENCE, default DefaultGatewayAudience): a
 	// token the SSO issued for another resource server does not open the
@@ -109,7 +112,8 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 		dst *time.Duration
 	}{{"CONGSO_GATEWAY_SIGN_INTERVAL", &s.SignInterval}, {"CONGSO_GATEWAY_POLL_INTERVAL", &s.Poll},
 		{"CONGSO_GATEWAY_BODY_TIMEOUT", &s.BodyTimeout}, {"CONGSO_GATEWAY_BREAKER_COOLDOWN", &s.BreakerCooldown},
-		{"CONGSO_GATEWAY_TSA_INTERVAL", &s.TSAInterval}, {"CONGSO_GATEWAY_TSA_GRACE", &s.TSAGrace}} {
+		{"CONGSO_GATEWAY_TSA_INTERVAL", &s.TSAInterval}, {"CONGSO_GATEWAY_TSA_GRACE", &s.TSAGrace},
+		{"CONGSO_GATEWAY_EVENT_RETENTION", &s.EventRetention}} {
 		if v := getenv(d.key); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil || x <= 0 {
@@ -177,7 +181,7 @@ func (a *App) initGateway(ctx context.Context) error {
 		return err
 	}
 	a.GatewayManager = gateway.NewManager(gateway.NewStore(a.DB, nil), nil)
-	a.GatewayPubSub = gateway.NewPubSub(a.DB, gateway.PubSubConfig{})
+	a.GatewayPubSub = gateway.NewPubSub(a.DB, gateway.PubSubConfig{Retention: s.EventRetention})
 	a.workers = append(a.workers, worker{name: "gateway-pubsub", run: a.GatewayPubSub.Run})
 	if s.Instance == "" {
 		if a.Cfg.Role == "gateway" {

@@ -109,6 +109,15 @@ ALTER TABLE gateway_topics ADD COLUMN deleted_at {{time}};
 `}}
 }
 
+func pubsubRetentionMigration() []db.Migration {
+	return []db.Migration{{Module: "gateway", Version: 11, Name: "pub/sub retention", Up: `
+CREATE INDEX gateway_events_published ON gateway_events (published_at);
+CREATE INDEX gateway_deliveries_event ON gateway_deliveries (event_id);`}}
+}
+
+// DefaultRetention is PubSubConfig.Retention's default.
+const DefaultRetention = 90 * 24 * time.Hour
+
 // DefaultMaxAttempts is PubSubConfig.MaxAttempts's default.
 const DefaultMaxAttempts = 34
 
@@ -123,9 +132,13 @@ type PubSubConfig struct {
 	// Backoff after attempt n is Backoff × 2^(n-1), at most an hour (5 s).
 	Backoff time.Duration
 	// Poll is how often Run looks for due deliveries (500 ms).
-	Poll   time.Duration
-	Now    func() time.Time
-	Logger *slog.Logger
+	Poll time.Duration
+	// Retention is how long events are kept once every delivery of them
+	// is made or dropped (DefaultRetention, 90 days): Run prunes older
+	// ones hourly. Events with a delivery pending, held or dead stay.
+	Retention time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // PubSub stores topics, subscriptions and events, and delivers events to
@@ -155,6 +168,9 @@ func NewPubSub(d *db.DB, cfg PubSubConfig) *PubSub {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 500 * time.Millisecond
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -912,19 +928,84 @@ func (ps *PubSub) deliver(ctx context.Context, d *due) {
 	}
 }
 
-// Run delivers due events until ctx ends.
+// Run delivers due events until ctx ends, and prunes old ones hourly.
 func (ps *PubSub) Run(ctx context.Context) error {
 	t := time.NewTicker(ps.cfg.Poll)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		if _, err := ps.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			ps.cfg.Logger.Warn("gateway: deliver events", "err", err)
+		}
+		if now := ps.cfg.Now(); now.Sub(pruned) >= time.Hour {
+			pruned = now
+			if ev, dl, err := ps.Prune(ctx); err != nil && ctx.Err() == nil {
+				ps.cfg.Logger.Warn("gateway: prune events", "err", err)
+			} else if ev > 0 {
+				ps.cfg.Logger.Info("gateway: events past their retention pruned", "events", ev, "deliveries", dl)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
 		case <-ps.wake:
+		}
+	}
+}
+
+// Prune deletes the events published more than Retention ago whose
+// deliveries are all made or dropped, with those deliveries, a thousand
+// at a time; events with a delivery pending, held or dead stay (the dead
+// letters keep their event). Several nodes may prune at once.
+func (ps *PubSub) Prune(ctx context.Context) (events, deliveries int64, err error) {
+	cutoff := ps.now().Add(-ps.cfg.Retention)
+	for {
+		var ne, nd int64
+		err := ps.db.Tx(ctx, func(tx *db.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT e.id FROM gateway_events e WHERE e.published_at < $1
+AND NOT EXISTS (SELECT 1 FROM gateway_deliveries d WHERE d.event_id = e.id AND d.state NOT IN ('delivered', 'dropped'))
+ORDER BY e.id LIMIT 1000`, cutoff)
+			if err != nil {
+				return err
+			}
+			var ids []any
+			var marks []string
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+				marks = append(marks, "$"+strconv.Itoa(len(ids)))
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil || len(ids) == 0 {
+				return err
+			}
+			in := strings.Join(marks, ", ")
+			// A delivery queued meanwhile (a replay) keeps its event: only
+			// made or dropped ones go, and an event only with none left.
+			res, err := tx.ExecContext(ctx, `DELETE FROM gateway_deliveries WHERE state IN ('delivered', 'dropped') AND event_id IN (`+in+`)`, ids...)
+			if err != nil {
+				return err
+			}
+			nd, _ = res.RowsAffected()
+			res, err = tx.ExecContext(ctx, `DELETE FROM gateway_events WHERE id IN (`+in+`)
+AND NOT EXISTS (SELECT 1 FROM gateway_deliveries d WHERE d.event_id = gateway_events.id)`, ids...)
+			if err != nil {
+				return err
+			}
+			ne, _ = res.RowsAffected()
+			return nil
+		})
+		if err != nil {
+			return events, deliveries, fmt.Errorf("prune events: %w", err)
+		}
+		events, deliveries = events+ne, deliveries+nd
+		if ne+nd == 0 {
+			return events, deliveries, nil
 		}
 	}
 }

@@ -260,3 +260,57 @@ func TestDefaultRetriesLastADay(t *testing.T) {
 		t.Fatalf("the dead letter was not logged:\n%s", logs.String())
 	}
 }
+
+// integration "Publish/subscribe" (operations): events past the retention
+// (90 days) whose deliveries are all made go, with those deliveries; a
+// dead letter keeps its event, as do newer events.
+func TestPruneKeepsWhatIsNotDelivered(t *testing.T) {
+	dbtest.Each(t, psMigrations(), func(t *testing.T, d *db.DB) {
+		ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		defer ok.Close()
+		failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+		defer failing.Close()
+		ctx := context.Background()
+		now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+		ps := gateway.NewPubSub(d, gateway.PubSubConfig{Now: func() time.Time { return now }, MaxAttempts: 1})
+		must(t, ps.PutTopic(ctx, gateway.Topic{Code: "a", Owner: client}))
+		must(t, ps.PutTopic(ctx, gateway.Topic{Code: "b", Owner: client}))
+		_, err := ps.Subscribe(ctx, gateway.Subscription{Topic: "a", Subscriber: provider, URL: ok.URL})
+		must(t, err)
+		_, err = ps.Subscribe(ctx, gateway.Subscription{Topic: "b", Subscriber: provider, URL: failing.URL})
+		must(t, err)
+		_, _, err = ps.Publish(ctx, "a", cid(client), "a1", "text/plain", []byte("a1"))
+		must(t, err)
+		_, _, err = ps.Publish(ctx, "b", cid(client), "b1", "text/plain", []byte("b1"))
+		must(t, err)
+		_, err = ps.DeliverDue(ctx)
+		must(t, err)
+		now = now.Add(100 * 24 * time.Hour)
+		_, _, err = ps.Publish(ctx, "a", cid(client), "a2", "text/plain", []byte("a2"))
+		must(t, err)
+		_, err = ps.DeliverDue(ctx)
+		must(t, err)
+		events, deliveries, err := ps.Prune(ctx)
+		must(t, err)
+		if events != 1 || deliveries != 1 {
+			t.Fatalf("pruned %d events, %d deliveries", events, deliveries)
+		}
+		var left []string
+		rows, err := d.Read().QueryContext(ctx, `SELECT idempotency_key FROM gateway_events ORDER BY id`)
+		must(t, err)
+		for rows.Next() {
+			var k string
+			must(t, rows.Scan(&k))
+			left = append(left, k)
+		}
+		rows.Close()
+		dead, err := ps.DeadLetters(ctx)
+		must(t, err)
+		if strings.Join(left, ",") != "b1,a2" || len(dead) != 1 {
+			t.Fatalf("events left %v, dead letters %+v", left, dead)
+		}
+		if e, d2, err := ps.Prune(ctx); err != nil || e+d2 != 0 {
+			t.Fatalf("a second prune: %d %d %v", e, d2, err)
+		}
+	})
+}
