@@ -54,7 +54,7 @@ func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes i
 	m.requests.WithLabelValues(svc, client, class, ex.errType).Inc()
 	m.duration.WithLabelValues(svc).Observe(d.Seconds())
 	if ex.reqBody != nil {
-		m.bytes.WithLabelValues(svc, "request").Add(float64(ex.reqBody.n))
+		m.bytes.WithLabelValues(svc, "request").Add(float64(ex.reqBody.count()))
 	}
 	m.bytes.WithLabelValues(svc, "response").Add(float64(respBytes))
 }

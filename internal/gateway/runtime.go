@@ -791,17 +791,24 @@ func isTimeout(err error) bool {
 func (rt *Runtime) callFailed(w http.ResponseWriter, ctx context.Context, ex *exchange, err error) {
 	var f *Fault
 	var mbe *http.MaxBytesError
+	var berr error // how reading the request body ended, if it failed
+	if ex.reqBody != nil {
+		// (the transport may still be reading it: under the lock)
+		if e := ex.reqBody.readErr(); e != nil && !errors.Is(e, io.EOF) {
+			berr = e
+		}
+	}
 	switch {
 	case errors.As(err, &f): // the answer was refused
 	case errors.As(err, &mbe):
 		f = fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", mbe.Limit))
-	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF) && isTimeout(ex.reqBody.err):
+	case berr != nil && isTimeout(berr):
 		f = fault(http.StatusRequestTimeout, FaultBodyTimeout, "the request body did not arrive in time")
-	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF) && ex.clientCtx.Err() == nil &&
-		!errors.Is(ex.reqBody.err, io.ErrUnexpectedEOF) && !errors.Is(ex.reqBody.err, net.ErrClosed) && !errors.Is(ex.reqBody.err, syscall.ECONNRESET):
+	case berr != nil && ex.clientCtx.Err() == nil &&
+		!errors.Is(berr, io.ErrUnexpectedEOF) && !errors.Is(berr, net.ErrClosed) && !errors.Is(berr, syscall.ECONNRESET):
 		// The body was malformed (a bad chunk), not cut by a client leaving.
 		f = fault(http.StatusBadRequest, FaultBadRequest, "the request body could not be read")
-	case ex.reqBody != nil && ex.reqBody.err != nil && !errors.Is(ex.reqBody.err, io.EOF):
+	case berr != nil:
 		ex.clientGone.Store(true) // the client left in the middle of its body
 		f = fault(499, FaultCanceled, "the client closed the connection")
 	case ex.clientCtx.Err() != nil || ex.clientGone.Load():
@@ -840,7 +847,7 @@ func (rt *Runtime) finish(r *http.Request, ex *exchange, w *statusWriter) {
 		MessageID: ex.messageID, RequestID: ex.requestID, UserID: ex.userID, Issue: ex.issue, Method: r.Method, Path: ex.path,
 		Status: w.status, ErrorType: ex.errType, ResponseBytes: w.n}
 	if ex.reqBody != nil {
-		rec.RequestBytes = ex.reqBody.n
+		rec.RequestBytes = ex.reqBody.count()
 		rec.RequestHash = ex.reqBody.sumHex()
 	}
 	if ex.respHash != nil {
@@ -965,6 +972,20 @@ func (h *hashingReader) fail(err error) {
 // it reads on to see its end, so the answer can come first when the last
 // read returned no io.EOF (a SOAP call's body: the header already read,
 // then the rest).
+// count returns the bytes read so far.
+func (h *hashingReader) count() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
+}
+
+// readErr returns how reading ended (nil while it goes on).
+func (h *hashingReader) readErr() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
 func (h *hashingReader) done() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
