@@ -60,7 +60,11 @@ func certStatusNode(t *testing.T, ca *testCA, now func() time.Time, backend stri
 	srv := serveGateway(t, n.rt, gateway.ServerTLSConfig(ca.issue(t, "gateway", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))))
 	t.Cleanup(srv.Close)
 	return svc.String(), func(cert tls.Certificate, svc string) (int, string, string) {
-		req, _ := http.NewRequest("GET", srv.URL+"/r1/"+svc+"/x", nil)
+		path := "/r1/" + svc + "/x"
+		if strings.HasPrefix(svc, "/") { // a path of its own (metadata services)
+			path = svc
+		}
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
 		resp, err := tlsClient(ca, &cert).Do(req)
 		must(t, err)
 		body := readAll(t, resp)

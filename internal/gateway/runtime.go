@@ -375,6 +375,9 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 		if f != nil {
 			return f
 		}
+		if ex.certUnchecked {
+			return certStatusFault() // no service: the default, fail-closed policy
+		}
 		ex.client, ex.cs = client, client.String()
 		return rt.listClients(w, r, snap)
 	}
@@ -411,6 +414,9 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 	switch sid.Code {
 	case "listMethods", "allowedMethods", "getOpenAPI":
 		if sid.Version == "" && path == "" {
+			if ex.certUnchecked {
+				return certStatusFault() // no service: the default, fail-closed policy
+			}
 			return rt.metaservice(w, r, snap, ex)
 		}
 	}

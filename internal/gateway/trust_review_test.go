@@ -70,6 +70,13 @@ func TestOCSPAnswersFromWrongSignersOrStaleAreRefused(t *testing.T) {
 	if code != 503 || f != gateway.FaultCertStatus {
 		t.Errorf("a year-old answer without nextUpdate: %d %q %s", code, f, body)
 	}
+	// Nor do the metadata services answer a client whose certificate's
+	// status is unknown (they follow the default, fail-closed policy).
+	for _, p := range []string{"/listClients", "/r1/" + provider + "/listMethods", "/r1/" + provider + "/allowedMethods"} {
+		if code, f, body := get(stale, p); code != 503 || f != gateway.FaultCertStatus {
+			t.Errorf("%s with a certificate of unknown status: %d %q %s", p, code, f, body)
+		}
+	}
 }
 
 // integration "Wire and identity model" (certificate status): a delta CRL,
