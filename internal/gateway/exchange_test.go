@@ -34,38 +34,6 @@ func recordsOf(t *testing.T, d *db.DB, id string) []gateway.Record {
 	return out
 }
 
-// integration "Tamper-evident message log": one record per exchange, also
-// for an answer broken off (the gateway breaks the client's connection
-// after logging it; that break used to log it a second time).
-func TestExchangeCutShortIsLoggedOnce(t *testing.T) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Write([]byte("the first half, "))
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-	}))
-	defer backend.Close()
-	d := sqliteDB(t)
-	n := startNode(t, d, nodeOpts{cfg: func(c *gateway.Config) { c.BreakerFailures = 1 << 30 }})
-	seed(t, n.mgr, backend.URL)
-	ctx := t.Context()
-	slow := sid(provider + "/stall")
-	must(t, n.mgr.PutService(ctx, "admin", gateway.Service{ID: slow, Title: "stall", Timeout: 300 * time.Millisecond}))
-	must(t, n.mgr.PutVersion(ctx, "admin", sid(provider+"/stall/v1"), gateway.Version{BackendURL: backend.URL}))
-	must(t, n.mgr.SetStatus(ctx, "admin", sid(provider+"/stall/v1"), gateway.Published, nil))
-	_, err := n.mgr.Grant(ctx, "admin", gateway.AccessRight{Client: client, Service: slow})
-	must(t, err)
-	for _, method := range []string{"GET", "POST"} { // the relay, and ReverseProxy
-		resp := call(t, n.srv.URL, method, "/r1/"+provider+"/stall/x", "tok-client", strings.NewReader(`{"a":1}`))
-		io.ReadAll(resp.Body)
-		resp.Body.Close()
-		recs := recordsOf(t, d, resp.Header.Get(gateway.HeaderRequestID))
-		if len(recs) != 1 || recs[0].ErrorType != gateway.FaultServiceTimeout {
-			t.Errorf("%s: records %+v", method, recs)
-		}
-	}
-}
-
 // integration "Quotas": a call refused because the service's circuit is
 // open spends none of the client's quota.
 func TestCircuitRefusalSpendsNoQuota(t *testing.T) {
