@@ -11,6 +11,8 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	service  *prometheus.HistogramVec
+	own      *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
 }
 
@@ -24,11 +26,17 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "congso_gateway_requests_total",
 			Help: "Exchanges through the gateway by service, client, status class and X-Road error."}, []string{"service", "client", "code", "error"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "congso_gateway_request_duration_seconds",
-			Help: "Time from request to the end of the response, by service.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"service"}),
+			Help: "Time from the request's header read to the answer written and the exchange in the message log, by service.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"service"}),
+		service: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "congso_gateway_service_duration_seconds",
+			Help:    "Time from the call leaving the gateway (request header, then its body) to the answer's header arriving from the service or peer gateway, by service.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"service"}),
+		own: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "congso_gateway_overhead_seconds",
+			Help:    "The gateway's own time in an answered exchange: its whole time less the service's (checking the request, then passing the answer on to the client and logging the exchange), by service.",
+			Buckets: []float64{.00005, .0001, .0002, .0003, .0005, .00075, .001, .0015, .002, .003, .005, .01, .025, .1, 1, 10}}, []string{"service"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "congso_gateway_bytes_total",
 			Help: "Body bytes through the gateway by service and direction."}, []string{"service", "direction"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.bytes} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.service, m.own, m.bytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -53,6 +61,11 @@ func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes i
 	}
 	m.requests.WithLabelValues(svc, client, class, ex.errType).Inc()
 	m.duration.WithLabelValues(svc).Observe(d.Seconds())
+	if !ex.sent.IsZero() && !ex.answer.IsZero() {
+		waited := ex.answer.Sub(ex.sent)
+		m.service.WithLabelValues(svc).Observe(waited.Seconds())
+		m.own.WithLabelValues(svc).Observe((d - waited).Seconds())
+	}
 	if ex.reqBody != nil {
 		m.bytes.WithLabelValues(svc, "request").Add(float64(ex.reqBody.count()))
 	}

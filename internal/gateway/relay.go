@@ -126,6 +126,9 @@ func (rt *Runtime) relay(w *statusWriter, r *http.Request, ex *exchange, deadlin
 		req = headRequest
 	}
 	relayed.Add(1)
+	if !ex.t0.IsZero() {
+		ex.sent = time.Now()
+	}
 	resp, err := t.send(ctx, deadline, host, req, write)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
 		_ = rt.takeAnswer(ex, resp) // as ReverseProxy: the log holds the (empty) answer's hash

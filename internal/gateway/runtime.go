@@ -303,6 +303,11 @@ type exchange struct {
 	// w writes the answer to the client (set by pass).
 	w         *statusWriter
 	clientCtx context.Context
+	// t0, sent and answer time the exchange on the monotonic clock (with
+	// metrics on): its arrival, the call to the service or peer leaving,
+	// and the answer's header arriving. What lies between sent and answer
+	// is the service's time; the rest is the gateway's own.
+	t0, sent, answer time.Time
 }
 
 type exchangeKey struct{}
@@ -312,6 +317,9 @@ type exchangeKey struct{}
 func (rt *Runtime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newID()
 	ex := &exchange{rt: rt, start: rt.cfg.Now(), requestID: requestID}
+	if rt.cfg.Metrics != nil {
+		ex.t0 = time.Now()
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	logged := false
 	defer func() {
@@ -723,6 +731,9 @@ type roundTripper struct{ rt *Runtime }
 
 func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	ex := r.Context().Value(exchangeKey{}).(*exchange)
+	if !ex.t0.IsZero() {
+		ex.sent = time.Now()
+	}
 	if ex.peer {
 		return t.rt.cfg.PeerTransport.RoundTrip(r)
 	}
@@ -738,6 +749,9 @@ func (rt *Runtime) modifyResponse(resp *http.Response) error {
 // peer gateway's answer must be for this request: one whose request hash
 // differs is refused (the error is a *Fault).
 func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) error {
+	if !ex.t0.IsZero() && ex.answer.IsZero() {
+		ex.answer = time.Now()
+	}
 	h := resp.Header
 	if ex.peer && ex.reqBody.done() {
 		if got := h[HeaderRequestHash]; len(got) > 0 && got[0] != ex.reqBody.sumB64() {
@@ -842,7 +856,8 @@ func (rt *Runtime) finish(r *http.Request, ex *exchange, w *statusWriter) {
 		w.status = http.StatusOK
 	}
 	if rt.cfg.Metrics != nil {
-		rt.cfg.Metrics.observe(ex, w.status, end.Sub(ex.start), w.n)
+		// (after the record is in the log: the answer waits for it)
+		defer func() { rt.cfg.Metrics.observe(ex, w.status, time.Since(ex.t0), w.n) }()
 	}
 	// Only calls whose client is proven and whose service is named are
 	// logged: a forged X-Road-Client must not appear as that client's call.

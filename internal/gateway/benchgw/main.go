@@ -6,9 +6,9 @@
 // commit).
 //
 //	benchgw backend -addr 127.0.0.1:9001
-//	benchgw gateway -addr 127.0.0.1:9002 -backend http://127.0.0.1:9001 -data DIR [-cpuprofile F] [-trace F] [-log=false]
+//	benchgw gateway -addr 127.0.0.1:9002 -backend http://127.0.0.1:9001 -data DIR [-metrics ADDR] [-cpuprofile F] [-trace F] [-log=false]
 //	benchgw goproxy -addr 127.0.0.1:9003 -backend http://127.0.0.1:9001 [-direct]
-//	benchgw load -url URL [-rate N] [-c 64] [-d 5s] [-H 'K: V']...
+//	benchgw load -url URL [-rate N] [-c 64] [-d 5s] [-H 'K: V']... [-metrics http://ADDR/metrics]
 //	benchgw msglog -data DIR [-d 3s] [-c 256] [-issues 1] [-cpuprofile F]
 //
 // BENCH_DB=postgres://... runs the gateway and msglog on PostgreSQL (use
@@ -24,6 +24,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -34,11 +35,15 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/congso/congso/internal/gateway"
 	"github.com/congso/congso/internal/platform/audit"
@@ -164,6 +169,7 @@ func serveGateway(args []string) error {
 	quota := fs.Bool("quota", true, "give the client a quota on the service (checked on every call)")
 	withLog := fs.Bool("log", true, "keep the signed message log (false: to measure its cost)")
 	std := fs.Bool("std", false, "serve with net/http instead of the gateway's lean HTTP/1.1 server")
+	metricsAddr := fs.String("metrics", "", "serve the gateway's Prometheus metrics at http://ADDR/metrics (they are kept in any case, as on a real node)")
 	journal := fs.Bool("journal", true, "keep the message log's journal in the data folder, as congso serve does (false: every exchange waits for its database commit)")
 	fs.Parse(args)
 	gateway.TuneGC() // as congso serve --role=gateway (GOGC=400 unless GOGC is set)
@@ -226,9 +232,19 @@ func serveGateway(args []string) error {
 	if !*withLog {
 		ml = nil
 	}
-	rt, err := gateway.NewRuntime(ctx, d, gateway.Config{Instance: "VN-BENCH", Node: "bench", Tokens: benchTokens{}, Log: ml, Logger: logger})
+	reg := prometheus.NewRegistry()
+	metrics, err := gateway.NewMetrics(reg)
 	if err != nil {
 		return err
+	}
+	rt, err := gateway.NewRuntime(ctx, d, gateway.Config{Instance: "VN-BENCH", Node: "bench", Tokens: benchTokens{}, Log: ml, Metrics: metrics, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if *metricsAddr != "" {
+		msrv := &http.Server{Addr: *metricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		go msrv.ListenAndServe()
+		defer msrv.Close()
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -277,6 +293,7 @@ func load(args []string) error {
 	dur := fs.Duration("d", 5*time.Second, "duration")
 	var hs headers
 	fs.Var(&hs, "H", "header 'Name: value' (repeatable)")
+	metricsURL := fs.String("metrics", "", "a benchgw gateway's metrics URL: also print the p50 and p99 of the gateway's own time in this run (congso_gateway_overhead_seconds, estimated within its buckets)")
 	fs.Parse(args)
 	tr := &http.Transport{MaxIdleConnsPerHost: *c, MaxConnsPerHost: *c, DisableCompression: true}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -312,6 +329,12 @@ func load(args []string) error {
 		mu.Lock()
 		lat = append(lat, d)
 		mu.Unlock()
+	}
+	var before map[float64]float64
+	if *metricsURL != "" {
+		if before, err = overheadBuckets(*metricsURL); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	end := start.Add(*dur)
@@ -358,9 +381,79 @@ func load(args []string) error {
 		}
 		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 	}
-	fmt.Printf("rps=%.0f ok=%d errors=%d p50_ms=%.3f p99_ms=%.3f\n", float64(okN.Load()+errN.Load())/elapsed.Seconds(), okN.Load(), errN.Load(),
-		float64(pct(0.50).Microseconds())/1000, float64(pct(0.99).Microseconds())/1000)
+	own := ""
+	if *metricsURL != "" {
+		after, err := overheadBuckets(*metricsURL)
+		if err != nil {
+			return err
+		}
+		for le := range after {
+			after[le] -= before[le]
+		}
+		own = fmt.Sprintf(" own_p50_ms=%.3f own_p99_ms=%.3f", 1000*bucketQuantile(0.50, after), 1000*bucketQuantile(0.99, after))
+	}
+	fmt.Printf("rps=%.0f ok=%d errors=%d p50_ms=%.3f p99_ms=%.3f%s\n", float64(okN.Load()+errN.Load())/elapsed.Seconds(), okN.Load(), errN.Load(),
+		float64(pct(0.50).Microseconds())/1000, float64(pct(0.99).Microseconds())/1000, own)
 	return nil
+}
+
+// overheadBuckets reads the cumulative buckets (upper bound → count) of
+// congso_gateway_overhead_seconds, summed over services, from a metrics
+// page in the text format.
+func overheadBuckets(url string) (map[float64]float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[float64]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "congso_gateway_overhead_seconds_bucket{") {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, `le="`)
+		les, rest, _ := strings.Cut(rest, `"`)
+		le, err := strconv.ParseFloat(les, 64)
+		if les == "+Inf" {
+			le, err = math.Inf(1), nil
+		}
+		v, err2 := strconv.ParseFloat(strings.TrimSpace(rest[strings.LastIndexByte(rest, ' ')+1:]), 64)
+		if err != nil || err2 != nil {
+			return nil, fmt.Errorf("metrics: cannot read %q", line)
+		}
+		out[le] += v
+	}
+	return out, nil
+}
+
+// bucketQuantile estimates the q-quantile from cumulative buckets as
+// Prometheus's histogram_quantile does: linearly within the bucket it
+// falls in.
+func bucketQuantile(q float64, buckets map[float64]float64) float64 {
+	les := make([]float64, 0, len(buckets))
+	for le := range buckets {
+		les = append(les, le)
+	}
+	slices.Sort(les)
+	if len(les) == 0 || buckets[les[len(les)-1]] == 0 {
+		return math.NaN()
+	}
+	rank := q * buckets[les[len(les)-1]]
+	lower, below := 0.0, 0.0
+	for _, le := range les {
+		if c := buckets[le]; c >= rank {
+			if math.IsInf(le, 1) {
+				return lower // past the last bound: that bound
+			}
+			return lower + (le-lower)*(rank-below)/(c-below)
+		}
+		lower, below = le, buckets[le]
+	}
+	return lower
 }
 
 // msglog measures signed and logged exchanges per second: c goroutines
