@@ -293,11 +293,7 @@ func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fau
 		return nil
 	}
 	if q.MaxConcurrent > 0 {
-		v, _ := rt.conc.LoadOrStore(ex.qkey, new(atomic.Int64))
-		if v.(*atomic.Int64).Add(1) > rt.cluster.Load().share(q.MaxConcurrent) {
-			v.(*atomic.Int64).Add(-1)
-			f := fault(http.StatusTooManyRequests, FaultQuota, fmt.Sprintf("at most %d calls at a time", q.MaxConcurrent))
-			f.RetryAfter = 1
+		if f := rt.takeConcurrency(ctx, ex, q.MaxConcurrent); f != nil {
 			return f
 		}
 	}
@@ -346,15 +342,68 @@ func (rt *Runtime) admit(ctx context.Context, snap *snapshot, ex *exchange) *Fau
 	return nil
 }
 
+const (
+	concNone int8 = iota
+	concLocal
+	concSlot
+)
+
+// takeConcurrency counts the call against its client × service's limit of
+// calls at a time: in this node's share of it when every live node has a
+// share of at least one, else in the database's slots (slots.go).
+func (rt *Runtime) takeConcurrency(ctx context.Context, ex *exchange, limit int64) *Fault {
+	busy := func() *Fault {
+		f := fault(http.StatusTooManyRequests, FaultQuota, fmt.Sprintf("at most %d calls at a time", limit))
+		f.RetryAfter = 1
+		return f
+	}
+	c := rt.cluster.Load()
+	if int64(c.n) <= limit {
+		v, _ := rt.conc.LoadOrStore(ex.qkey, new(atomic.Int64))
+		if v.(*atomic.Int64).Add(1) > c.share(limit) {
+			v.(*atomic.Int64).Add(-1)
+			return busy()
+		}
+		ex.conc = concLocal
+		return nil
+	}
+	timeout := 5 * time.Minute
+	if ex.svc != nil && ex.svc.Timeout > 0 {
+		timeout = ex.svc.Timeout
+	}
+	slot, err := rt.store.takeSlot(ctx, ex.qkey, limit, rt.cfg.Node, ex.requestID, rt.cfg.Now().Add(timeout+slotMargin))
+	switch {
+	case err != nil && ex.svc != nil && ex.svc.FailPolicy == FailOpen:
+		rt.cfg.Logger.Warn("gateway: concurrency slots unreachable, letting the call through (fail-open)", "service", ex.service.String(), "err", err)
+		return nil
+	case err != nil:
+		rt.cfg.Logger.Error("gateway: concurrency slots unreachable", "service", ex.service.String(), "err", err)
+		f := fault(http.StatusServiceUnavailable, FaultDatabase, "quotas cannot be checked now")
+		f.RetryAfter = 1
+		return f
+	case slot < 0:
+		return busy()
+	}
+	ex.conc, ex.slot = concSlot, slot
+	return nil
+}
+
 // release ends a call admitted by admit.
-func (rt *Runtime) release(snap *snapshot, ex *exchange) {
-	q, ok := snap.quotas[ex.qkey]
-	if !ok || q.MaxConcurrent <= 0 {
-		return
+func (rt *Runtime) release(_ *snapshot, ex *exchange) {
+	switch ex.conc {
+	case concLocal:
+		if v, ok := rt.conc.Load(ex.qkey); ok {
+			v.(*atomic.Int64).Add(-1)
+		}
+	case concSlot:
+		// (the client may have left: the slot is freed all the same)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rt.store.giveSlot(ctx, ex.qkey, ex.slot, ex.requestID); err != nil {
+			rt.cfg.Logger.Warn("gateway: concurrency slot not freed (it lapses with its time limit)", "service", ex.service.String(), "err", err)
+		}
 	}
-	if v, ok := rt.conc.Load(ex.qkey); ok {
-		v.(*atomic.Int64).Add(-1)
-	}
+	ex.conc = concNone
 }
 
 // breaker is a per-service circuit breaker: after n consecutive failures it

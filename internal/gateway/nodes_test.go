@@ -196,3 +196,135 @@ func TestTwoProcessesAsOneNodeAreReported(t *testing.T) {
 		waitFor(t, "the clash forgotten", func() bool { return !duplicate() })
 	})
 }
+
+// A concurrency limit below the number of live nodes cannot be split into
+// shares (the third of three nodes would get none of a limit of 2 and
+// refuse every call, however idle the service): it is kept in the
+// database's slots. Any node takes a call while fewer than 2 are in
+// flight over the whole gateway, none takes a third, a finished call frees
+// its slot, and a slot whose call outlived its time limit (its node died)
+// is free again (integration: quotas enforced across nodes).
+func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var offset atomic.Int64
+		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		release, done := make(chan struct{}), make(chan struct{})
+		entered := make(chan struct{}, 16)
+		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/hold" {
+				entered <- struct{}{}
+				select {
+				case <-release:
+				case <-done:
+				}
+			}
+		}))
+		defer backend.Close()
+		defer close(done)
+		var nodes []*node
+		for _, name := range []string{"n1", "n2", "n3"} {
+			nodes = append(nodes, startNode(t, d, nodeOpts{name: name, poll: 20 * time.Millisecond, now: now}))
+		}
+		n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+		seed(t, n1.mgr, backend.URL)
+		must(t, n1.mgr.PutQuota(ctx, "admin", gateway.Quota{Client: cid(client), Service: sid(svcID), MaxConcurrent: 2}))
+		allLive := func() bool {
+			for _, n := range nodes {
+				if n.rt.LiveNodes() != 3 || !current(t, d, n.rt) {
+					return false
+				}
+			}
+			return true
+		}
+		waitFor(t, "three nodes live and on the quota's revision", allLive)
+		status := func(n *node) int {
+			r := call(t, n.srv.URL, "GET", "/r1/"+svcID+"/x", "tok-client", nil)
+			readAll(t, r)
+			if r.StatusCode == http.StatusTooManyRequests && r.Header.Get(gateway.HeaderError) != gateway.FaultQuota {
+				t.Fatalf("429 without the quota category: %v", r.Header)
+			}
+			return r.StatusCode
+		}
+		// Idle: every node takes calls, the last in name order too.
+		for _, n := range nodes {
+			if got := status(n); got != http.StatusOK {
+				t.Fatalf("an idle service refused a call: %d", got)
+			}
+		}
+		var wg sync.WaitGroup
+		hold := func(n *node) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				readAll(t, call(t, n.srv.URL, "GET", "/r1/"+svcID+"/hold", "tok-client", nil))
+			}()
+			<-entered
+		}
+		hold(n3)
+		hold(n1)
+		for _, n := range nodes {
+			if got := status(n); got != http.StatusTooManyRequests {
+				t.Fatalf("a third call at a time got %d", got)
+			}
+		}
+		held := func() int {
+			k, err := gateway.NewStore(d, now).SlotsHeld(ctx)
+			must(t, err)
+			return k
+		}
+		if k := held(); k != 2 {
+			t.Fatalf("%d slots held, want 2", k)
+		}
+		close(release)
+		wg.Wait()
+		if k := held(); k != 0 {
+			t.Fatalf("%d slots held after the calls ended", k)
+		}
+
+		// A call whose node died holds its slot until the service's time
+		// limit (5 min) and a minute have passed.
+		release = make(chan struct{})
+		hold(n2)
+		hold(n2)
+		if got := status(n3); got != http.StatusTooManyRequests {
+			t.Fatalf("a third call at a time got %d", got)
+		}
+		offset.Store(int64(6*time.Minute + time.Second))
+		// Each node counts the others live again once all have beaten on
+		// the later clock and it has read their rows since.
+		jumped := now()
+		waitFor(t, "every node's heartbeat on the later clock", func() bool {
+			ns, err := n1.rt.Nodes(ctx)
+			must(t, err)
+			fresh := 0
+			for _, x := range ns {
+				if x.SeenAt.After(jumped) {
+					fresh++
+				}
+			}
+			return fresh == 3
+		})
+		time.Sleep(200 * time.Millisecond) // ten heartbeat rounds
+		waitFor(t, "the nodes live again on the later clock", allLive)
+		if got := status(n3); got != http.StatusOK {
+			t.Fatalf("a slot past its time limit was still held: %d", got)
+		}
+		close(release)
+		wg.Wait()
+
+		// A node that restarts frees the slots its former process held.
+		release = make(chan struct{})
+		hold(n1)
+		if k := held(); k != 1 {
+			t.Fatalf("%d slots held, want 1", k)
+		}
+		_, err := gateway.NewRuntime(ctx, d, gateway.Config{Instance: "VN-HUE", Node: "n1", Now: now})
+		must(t, err)
+		if k := held(); k != 0 {
+			t.Fatalf("%d slots held after n1 restarted, want 0", k)
+		}
+		close(release)
+		wg.Wait()
+	})
+}

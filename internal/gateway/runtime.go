@@ -162,6 +162,11 @@ func NewRuntime(ctx context.Context, d *db.DB, cfg Config) (*Runtime, error) {
 	if err := rt.Reload(ctx); err != nil {
 		return nil, err
 	}
+	// The concurrency slots this node's former process held: its calls
+	// are over.
+	if err := rt.store.clearSlots(ctx, cfg.Node); err != nil {
+		cfg.Logger.Warn("gateway: free the former process's concurrency slots (they lapse with their time limit)", "err", err)
+	}
 	return rt, nil
 }
 
@@ -308,6 +313,11 @@ type exchange struct {
 	// and the answer's header arriving. What lies between sent and answer
 	// is the service's time; the rest is the gateway's own.
 	t0, sent, answer time.Time
+	// conc is how admit counted the call against a concurrency limit:
+	// concNone, concLocal (this node's share) or concSlot (slot, a row in
+	// the database: slots.go).
+	conc int8
+	slot int64
 }
 
 type exchangeKey struct{}

@@ -207,7 +207,7 @@ CREATE TABLE gateway_deliveries (
 	delivered_at {{time}}
 );
 CREATE INDEX gateway_deliveries_due ON gateway_deliveries (state, next_at);
-`}}, append(nodeMigrations(), append(tsaMigrations(), append(pubsubMigrations(), append(journalMigrations(), append(pageMigrations(), append(nodeClashMigration(), pubsubRetentionMigration()...)...)...)...)...)...)...)
+`}}, append(nodeMigrations(), append(tsaMigrations(), append(pubsubMigrations(), append(journalMigrations(), append(pageMigrations(), append(nodeClashMigration(), append(pubsubRetentionMigration(), slotMigrations()...)...)...)...)...)...)...)...)
 }
 
 // Store reads and writes the registry in SQL. Every write bumps the
