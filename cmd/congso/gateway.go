@@ -28,6 +28,9 @@ const gatewayUsage = `usage:
   congso gateway export                                   write the message log as a verifiable archive to standard output
   congso gateway doctor                                   check certificates, clock skew, peers, database, configuration age
   congso gateway keygen                                   print a new signing key (PKCS#8 PEM) for CONGSO_GATEWAY_SIGNING_KEY
+  congso gateway retire NODE                              take a stopped node out of service for good: sign the records it
+                                                          left unsigned (with CONGSO_GATEWAY_SIGNING_KEY) and drop it
+                                                          from the node list
   congso gateway bind-client CLIENT_ID SUBSYSTEM          let an OAuth client of the SSO call as a subsystem (bearer tokens)`
 
 type keyList []string
@@ -163,6 +166,46 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 		if bad {
 			return errors.New("gateway doctor found problems")
 		}
+		return nil
+	case "retire":
+		if len(pos) != 1 {
+			return usageError{gatewayUsage}
+		}
+		s, err := app.GatewaySettingsFromEnv(os.Getenv)
+		if err != nil {
+			return err
+		}
+		if s.SigningKey == "" {
+			return errors.New("gateway retire signs with CONGSO_GATEWAY_SIGNING_KEY: set it (a node's key, or one that verify is given with -key)")
+		}
+		keyPEM := []byte(s.SigningKey)
+		if !strings.Contains(s.SigningKey, "-----BEGIN") {
+			if keyPEM, err = os.ReadFile(s.SigningKey); err != nil {
+				return fmt.Errorf("gateway signing key: %w", err)
+			}
+		}
+		key, err := gateway.ParseKeyPEM(keyPEM)
+		if err != nil {
+			return fmt.Errorf("gateway signing key: %w", err)
+		}
+		opt := gateway.RetireOptions{LiveFor: max(5*s.Poll, 10*time.Second), JournalDir: filepath.Join(cfg.DataDir, "gateway-journal")}
+		if s.Journal == "off" {
+			opt.JournalDir = ""
+		} else if s.Journal != "" {
+			opt.JournalDir = s.Journal
+		}
+		r, err := gateway.RetireNode(ctx, d, pos[0], key, opt)
+		if err != nil {
+			return err
+		}
+		if r.Signed > 0 {
+			fmt.Fprintf(stdout, "node %s: records %d–%d were not signed; now signed as one batch with key %s\n", r.Node, r.FirstSeq, r.LastSeq, key.ID)
+		}
+		fmt.Fprintf(stdout, "node %s retired: its message log (%d records) is closed and signed", r.Node, r.Records)
+		if r.Listed {
+			fmt.Fprint(stdout, "; it is no longer in the node list")
+		}
+		fmt.Fprintln(stdout)
 		return nil
 	case "bind-client":
 		if len(pos) != 2 {

@@ -115,9 +115,9 @@ func TestGatewayCommands(t *testing.T) {
 	if code, _, errs := runCLI(t, dir, "", "migrate"); code != 0 {
 		t.Fatalf("migrate: %s", errs)
 	}
-	code, out, _ := runCLI(t, dir, "", "gateway", "keygen")
-	if code != 0 || !strings.HasPrefix(out, "-----BEGIN PRIVATE KEY-----") {
-		t.Fatalf("keygen: %d %q", code, out)
+	code, keyPEM, _ := runCLI(t, dir, "", "gateway", "keygen")
+	if code != 0 || !strings.HasPrefix(keyPEM, "-----BEGIN PRIVATE KEY-----") {
+		t.Fatalf("keygen: %d %q", code, keyPEM)
 	}
 	if code, out, errs := runCLI(t, dir, "", "gateway", "bind-client", "he-thong-a", "TA/GOV/000.00.13.H99/MOTCUA"); code != 0 || !strings.Contains(out, "he-thong-a") {
 		t.Fatalf("bind-client: %d %q %q", code, out, errs)
@@ -133,6 +133,18 @@ func TestGatewayCommands(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, dir, "", "gateway", "doctor"); code != 0 || !strings.Contains(out, "database") {
 		t.Fatalf("doctor: %d %q", code, out)
+	}
+	// retire: it signs, so it needs the key; a node it never heard of is
+	// refused.
+	if code, _, errs := runCLI(t, dir, "", "gateway", "retire", "n9"); code != 1 || !strings.Contains(errs, "CONGSO_GATEWAY_SIGNING_KEY") {
+		t.Fatalf("retire without a key: %d %q", code, errs)
+	}
+	t.Setenv("CONGSO_GATEWAY_SIGNING_KEY", keyPEM)
+	if code, _, errs := runCLI(t, dir, "", "gateway", "retire", "n9"); code != 1 || !strings.Contains(errs, "no node n9") {
+		t.Fatalf("retire an unknown node: %d %q", code, errs)
+	}
+	if code, _, _ := runCLI(t, dir, "", "gateway", "retire"); code != 2 {
+		t.Fatalf("retire without a node: %d, want 2", code)
 	}
 	if code, _, _ := runCLI(t, dir, "", "gateway", "frobnicate"); code != 2 {
 		t.Fatalf("unknown action: %d, want 2", code)

@@ -693,15 +693,34 @@ func (l *MessageLog) JournalStatus() JournalStatus {
 // may be running) for `congso gateway doctor`: the records in it that the
 // database lacks, and damaged segments kept aside.
 func journalHealth(ctx context.Context, d *db.DB, dir, node string) (string, Health) {
-	committed, err := journalCommitted(ctx, d, node)
+	waiting, damaged, segments, err := journalWaiting(ctx, d, dir, node)
 	if err != nil {
 		return err.Error(), Fail
 	}
-	damaged, _ := filepath.Glob(filepath.Join(dir, journalBase(node)+".*.journal.damaged"))
+	switch {
+	case len(damaged) > 0:
+		return fmt.Sprintf("damaged segments kept aside (records after the damage are not in the log): %s", strings.Join(damaged, ", ")), Fail
+	case waiting > 0:
+		return fmt.Sprintf("%d records wait in %s for the database (normal for a moment under load; if it lasts, the status page says why)", waiting, dir), Warn
+	case segments == 0:
+		return fmt.Sprintf("empty (%s)", dir), OK
+	}
+	return fmt.Sprintf("every record is in the database (%s)", dir), OK
+}
+
+// journalWaiting reads node's journal in dir without opening it for
+// writing: how many records wait for the database, the damaged segments
+// kept aside, and how many segments there are.
+func journalWaiting(ctx context.Context, d *db.DB, dir, node string) (waiting uint64, damaged []string, segments int, err error) {
+	committed, err := journalCommitted(ctx, d, node)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	damaged, _ = filepath.Glob(filepath.Join(dir, journalBase(node)+".*.journal.damaged"))
 	j := &journal{dir: dir, node: node}
 	firsts, err := j.segments()
 	if err != nil {
-		return err.Error(), Fail
+		return 0, nil, 0, err
 	}
 	var last uint64
 	if len(firsts) > 0 {
@@ -710,17 +729,8 @@ func journalHealth(ctx context.Context, d *db.DB, dir, node string) (string, Hea
 			last = entries[len(entries)-1].jseq
 		}
 	}
-	waiting := uint64(0)
 	if last > committed {
 		waiting = last - committed
 	}
-	switch {
-	case len(damaged) > 0:
-		return fmt.Sprintf("damaged segments kept aside (records after the damage are not in the log): %s", strings.Join(damaged, ", ")), Fail
-	case waiting > 0:
-		return fmt.Sprintf("%d records wait in %s for the database (normal for a moment under load; if it lasts, the status page says why)", waiting, dir), Warn
-	case len(firsts) == 0:
-		return fmt.Sprintf("empty (%s)", dir), OK
-	}
-	return fmt.Sprintf("every record is in the database (%s)", dir), OK
+	return waiting, damaged, len(firsts), nil
 }

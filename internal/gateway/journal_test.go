@@ -625,3 +625,30 @@ func TestJournalFailureFallsBackToTheDatabase(t *testing.T) {
 		t.Logf("%d of 75 records went to the database directly", st.Bypassed)
 	})
 }
+
+// A node whose journal on this machine still holds records the database
+// lacks is not retired: they would be lost with it.
+func TestRetireRefusesANodeWithRecordsInItsJournal(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		dir := t.TempDir()
+		ctx := context.Background()
+		ml := journaled(t, d, dir)
+		for i := 0; i < 5; i++ {
+			must(t, ml.Append(ctx, journalRecord(i)))
+		}
+		must(t, ml.Close()) // the process dies
+		opt := gateway.RetireOptions{LiveFor: time.Nanosecond, JournalDir: dir}
+		if _, err := gateway.RetireNode(ctx, d, "n1", testKey, opt); err == nil || !strings.Contains(err.Error(), "5 records wait in its journal") {
+			t.Fatalf("retired with 5 records in its journal: %v", err)
+		}
+		ml = journaled(t, d, dir)
+		stop := run(ml)
+		waitRecords(t, d, 5)
+		stop()
+		r, err := gateway.RetireNode(ctx, d, "n1", testKey, opt)
+		must(t, err)
+		if r.Records != 5 {
+			t.Fatalf("retired: %+v", r)
+		}
+	})
+}
