@@ -42,13 +42,19 @@ type Subscription struct {
 	Secret string `json:"secret,omitempty"`
 }
 
-// Delivery headers. The signature is
-// "v1=" + hex(HMAC-SHA256(secret, id + "." + timestamp + "." + body)).
+// Delivery headers. The signature (v1) is
+// "v1=" + hex(HMAC-SHA256(secret, id + "." + timestamp + "." + body));
+// it does not cover the topic or the content type. The v2 signature, in
+// its own header so that receivers comparing v1 as a whole string keep
+// working, covers them too:
+// "v2=" + hex(HMAC-SHA256(secret, "v2\n" + id + "\n" + timestamp + "\n" +
+// topic + "\n" + content type + "\n" + body)) (see [SignV2]).
 const (
-	HeaderEventID   = "Congso-Event-Id"
-	HeaderTopic     = "Congso-Topic"
-	HeaderTimestamp = "Congso-Timestamp"
-	HeaderSignature = "Congso-Signature"
+	HeaderEventID     = "Congso-Event-Id"
+	HeaderTopic       = "Congso-Topic"
+	HeaderTimestamp   = "Congso-Timestamp"
+	HeaderSignature   = "Congso-Signature"
+	HeaderSignatureV2 = "Congso-Signature-V2"
 )
 
 // Errors of pub/sub.
@@ -860,12 +866,22 @@ FROM gateway_deliveries d JOIN gateway_subscriptions s ON s.id = d.subscription_
 	return len(batch), nil
 }
 
-// Sign returns the signature header value of a delivery.
+// Sign returns the v1 signature header value of a delivery.
 func Sign(secret, id, timestamp string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(id + "." + timestamp + "."))
 	m.Write(body)
 	return "v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// SignV2 returns the v2 signature header value of a delivery: its id,
+// timestamp, topic, content type (the Content-Type header as sent) and
+// body, separated by line feeds (which none of them but the body holds).
+func SignV2(secret, id, timestamp, topic, contentType string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("v2\n" + id + "\n" + timestamp + "\n" + topic + "\n" + contentType + "\n"))
+	m.Write(body)
+	return "v2=" + hex.EncodeToString(m.Sum(nil))
 }
 
 func (ps *PubSub) deliver(ctx context.Context, d *due) {
@@ -879,6 +895,7 @@ func (ps *PubSub) deliver(ctx context.Context, d *due) {
 		req.Header.Set(HeaderTopic, d.topic)
 		req.Header.Set(HeaderTimestamp, ts)
 		req.Header.Set(HeaderSignature, Sign(d.secret, id, ts, d.payload))
+		req.Header.Set(HeaderSignatureV2, SignV2(d.secret, id, ts, d.topic, d.ctype, d.payload))
 		resp, err := ps.cfg.Client.Do(req)
 		if err != nil {
 			fail = err.Error()
@@ -1017,12 +1034,18 @@ AND NOT EXISTS (SELECT 1 FROM gateway_deliveries d WHERE d.event_id = gateway_ev
 // retry after an answer it did not get; answer it 2xx and do not process
 // it again). The gateway retries for about a day: a receiver keeps the
 // IDs of the events it processed in its own store too.
+//
+// A delivery carrying the v2 signature is checked by it (its topic and
+// content type included); one without it by v1, unless RequireV2 (a
+// receiver whose gateway signs v2, as every congso since this one does,
+// sets it, so that stripping the v2 header does not fall back to v1).
 type ReplayGuard struct {
-	Secret string
-	Window time.Duration // default 5 minutes
-	Now    func() time.Time
-	mu     sync.Mutex
-	seen   map[string]time.Time
+	Secret    string
+	Window    time.Duration // default 5 minutes
+	RequireV2 bool
+	Now       func() time.Time
+	mu        sync.Mutex
+	seen      map[string]time.Time
 }
 
 // Check verifies a delivery's headers and body.
@@ -1036,8 +1059,12 @@ func (g *ReplayGuard) Check(h http.Header, body []byte) error {
 		window = 5 * time.Minute
 	}
 	id, ts := h.Get(HeaderEventID), h.Get(HeaderTimestamp)
-	want := Sign(g.Secret, id, ts, body)
-	if !hmac.Equal([]byte(want), []byte(h.Get(HeaderSignature))) {
+	if v2 := h.Values(HeaderSignatureV2); len(v2) > 0 {
+		want := SignV2(g.Secret, id, ts, h.Get(HeaderTopic), h.Get("Content-Type"), body)
+		if len(v2) != 1 || len(h.Values(HeaderTopic)) > 1 || len(h.Values("Content-Type")) > 1 || !hmac.Equal([]byte(want), []byte(v2[0])) {
+			return ErrBadSignature
+		}
+	} else if g.RequireV2 || !hmac.Equal([]byte(Sign(g.Secret, id, ts, body)), []byte(h.Get(HeaderSignature))) {
 		return ErrBadSignature
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)

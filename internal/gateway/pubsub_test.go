@@ -30,7 +30,7 @@ func TestPubSubDeliversRetriesAndReplays(t *testing.T) {
 		var mu sync.Mutex
 		var received []string
 		failing := true
-		guard := &gateway.ReplayGuard{Now: clock}
+		guard := &gateway.ReplayGuard{Now: clock, RequireV2: true} // every delivery is signed v2
 		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
 			mu.Lock()
@@ -134,6 +134,58 @@ func TestReplayGuardRejectsTamperedAndOld(t *testing.T) {
 	}
 	if err := g.Check(h("3", now.Add(-10*time.Minute), "a"), []byte("a")); !errors.Is(err, gateway.ErrReplay) {
 		t.Errorf("old: %v", err)
+	}
+}
+
+// integration "signed deliveries": the v2 signature covers the topic and
+// the content type, which v1 does not: a delivery moved to another topic
+// or retyped on its way is refused, and a receiver that requires v2 does
+// not fall back to v1 when the v2 header is stripped.
+func TestReplayGuardV2CoversTopicAndContentType(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	ts := strconv.FormatInt(now.Unix(), 10)
+	body := []byte(`{"ho_so":"H57-1"}`)
+	delivery := func(id string) http.Header {
+		x := http.Header{}
+		x.Set(gateway.HeaderEventID, id)
+		x.Set(gateway.HeaderTimestamp, ts)
+		x.Set(gateway.HeaderTopic, "dossier-handoff")
+		x.Set("Content-Type", "application/json")
+		x.Set(gateway.HeaderSignature, gateway.Sign("s", id, ts, body))
+		x.Set(gateway.HeaderSignatureV2, gateway.SignV2("s", id, ts, "dossier-handoff", "application/json", body))
+		return x
+	}
+	g := &gateway.ReplayGuard{Secret: "s", Now: func() time.Time { return now }}
+	if err := g.Check(delivery("1"), body); err != nil {
+		t.Fatal(err)
+	}
+	for i, tamper := range []func(http.Header){
+		func(x http.Header) { x.Set(gateway.HeaderTopic, "dossier-returned") }, // v1 still matches
+		func(x http.Header) { x.Set("Content-Type", "application/xml") },
+		func(x http.Header) { x.Add(gateway.HeaderTopic, "dossier-returned") },
+		func(x http.Header) { x.Set(gateway.HeaderSignatureV2, "v2=00") },
+	} {
+		x := delivery(strconv.Itoa(10 + i))
+		tamper(x)
+		if err := g.Check(x, body); !errors.Is(err, gateway.ErrBadSignature) {
+			t.Errorf("tampering %d passed: %v", i, err)
+		}
+	}
+	// Without v2 (a gateway before it, or stripped): v1 decides, unless
+	// the receiver requires v2.
+	x := delivery("20")
+	x.Del(gateway.HeaderSignatureV2)
+	if err := g.Check(x, body); err != nil {
+		t.Errorf("v1 only: %v", err)
+	}
+	strict := &gateway.ReplayGuard{Secret: "s", RequireV2: true, Now: func() time.Time { return now }}
+	x = delivery("21")
+	x.Del(gateway.HeaderSignatureV2)
+	if err := strict.Check(x, body); !errors.Is(err, gateway.ErrBadSignature) {
+		t.Errorf("v2 required, v1 only passed: %v", err)
+	}
+	if err := strict.Check(delivery("22"), body); err != nil {
+		t.Errorf("v2 required: %v", err)
 	}
 }
 
