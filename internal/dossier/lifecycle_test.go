@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/identity"
@@ -243,4 +244,56 @@ func TestMessages(t *testing.T) {
 	if got := e.Message(i18n.Vietnamese); got != "Bạn không có quyền tiếp nhận hồ sơ tại đơn vị "+desk+"." {
 		t.Fatalf("message = %q", got)
 	}
+}
+
+// The reception period filter (the national-portal reconciliation and
+// backfill list by it): a dossier counts on the day it was received, or,
+// not received yet, on the day it was submitted; an online dossier
+// received a long while after its submission counts on its reception day.
+func TestListByReceptionPeriod(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		e.clock.Set(at(2026, 1, 5, 9, 0))
+		late := e.submitOnline("acc-hoa", "late").Code // submitted 5 Jan
+		e.clock.Set(at(2026, 3, 2, 9, 0))
+		counter := e.receive("Quầy").Code // received 2 Mar
+		e.clock.Set(at(2026, 3, 9, 9, 0))
+		if _, err := e.s.Receive(e.ctx, dossier.ReceiveInput{DossierCode: late, Placement: dossier.Placement{DivisionUnit: division}, Actor: officer}); err != nil {
+			t.Fatal(err) // received 9 Mar, 63 days after
+		}
+		e.clock.Set(at(2026, 3, 10, 9, 0))
+		waiting := e.submitOnline("acc-hoa", "waiting").Code // submitted 10 Mar, not received
+		list := func(from, to time.Time) []string {
+			t.Helper()
+			var out []string
+			after := ""
+			for {
+				page, err := e.s.List(e.ctx, dossier.ListQuery{Actor: officer, ReceivedFrom: from, ReceivedTo: to, Limit: 1, After: after})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, it := range page.Items {
+					out = append(out, it.Code)
+				}
+				if page.Next == "" {
+					return out
+				}
+				after = page.Next
+			}
+		}
+		for _, c := range []struct {
+			from, to time.Time
+			want     []string
+		}{
+			{at(2026, 3, 1, 0, 0), at(2026, 3, 9, 0, 0), []string{counter}},
+			{at(2026, 3, 9, 0, 0), at(2026, 3, 10, 0, 0), []string{late}},
+			{at(2026, 3, 1, 0, 0), time.Time{}, []string{waiting, counter, late}},
+			{time.Time{}, at(2026, 3, 1, 0, 0), nil},
+			{at(2026, 3, 10, 9, 0), at(2026, 3, 10, 9, 1), []string{waiting}},
+		} {
+			if got := list(c.from, c.to); !slices.Equal(got, c.want) {
+				t.Errorf("received in [%v, %v) = %v, want %v", c.from, c.to, got, c.want)
+			}
+		}
+	})
 }

@@ -156,6 +156,10 @@ type ListQuery struct {
 	Text          string
 	ProcedureCode string
 	Statuses      []Status
+	// ReceivedFrom and ReceivedTo keep the dossiers received in
+	// [ReceivedFrom, ReceivedTo), or submitted then and not received yet
+	// (zero: no bound).
+	ReceivedFrom, ReceivedTo time.Time
 	// Limit is the page size (default 20, at most 200); After the Next of
 	// the previous page.
 	Limit int

@@ -796,6 +796,12 @@ func listSQL(d db.Dialect, q ListQuery, afterID int64, limit int) (string, []any
 		}
 		where = append(where, "d.status IN ("+strings.Join(ph, ", ")+")")
 	}
+	if !q.ReceivedFrom.IsZero() {
+		where = append(where, "COALESCE(d.received_at, d.submitted_at) >= "+arg(q.ReceivedFrom.UTC()))
+	}
+	if !q.ReceivedTo.IsZero() {
+		where = append(where, "COALESCE(d.received_at, d.submitted_at) < "+arg(q.ReceivedTo.UTC()))
+	}
 	if afterID > 0 {
 		if q.Unit != "" {
 			where = append(where, "du.dossier_id < "+arg(afterID))

@@ -92,36 +92,6 @@ func (b BackfillStatus) Percent() int {
 	return int(min(100, b.Done*100/b.Total))
 }
 
-// wants reports whether a dossier is in the backfill's period: received
-// since Since, or submitted since then and not received yet.
-func wants(since time.Time, it dossier.Summary) bool {
-	if since.IsZero() {
-		return true
-	}
-	rec := it.ReceivedAt
-	if rec.IsZero() {
-		rec = it.SubmittedAt
-	}
-	return !rec.Before(since)
-}
-
-// scanEnds reports whether a page of the newest-first list ends the scan:
-// the last page, or a page submitted entirely more than Lookback before since.
-func scanEnds(since time.Time, page dossier.ListPage) bool {
-	if page.Next == "" {
-		return true
-	}
-	if since.IsZero() || len(page.Items) == 0 {
-		return false
-	}
-	for _, it := range page.Items {
-		if !it.SubmittedAt.Before(since.Add(-Lookback)) {
-			return false
-		}
-	}
-	return true
-}
-
 // StartBackfill starts a backfill of the dossiers received since since (zero:
 // every dossier): the adapter's timer (HandleTimers) counts them, then puts one
 // sync request per dossier in the outbox, a page (Config.BackfillPage) at a
@@ -208,16 +178,12 @@ var errLeaseLost = errors.New("backfill lease taken over")
 func (s *Service) countStep(ctx context.Context, b backfillRow, token string) error {
 	cur, n, done := b.CountCursor, int64(0), false
 	for i := 0; i < countPages && !done; i++ {
-		page, err := s.cfg.Dossiers.List(ctx, dossier.ListQuery{Actor: reader, Limit: 200, After: cur})
+		page, err := s.cfg.Dossiers.List(ctx, dossier.ListQuery{Actor: reader, ReceivedFrom: b.Since, Limit: 200, After: cur})
 		if err != nil {
 			return fmt.Errorf("count dossiers: %w", err)
 		}
-		for _, it := range page.Items {
-			if wants(b.Since, it) {
-				n++
-			}
-		}
-		done = scanEnds(b.Since, page)
+		n += int64(len(page.Items))
+		done = page.Next == ""
 		cur = page.Next
 	}
 	return s.db.Tx(ctx, func(tx *db.Tx) error {
@@ -244,18 +210,15 @@ func (s *Service) enqueueStep(ctx context.Context, b backfillRow, token string) 
 			return nil // the previous page is still queued: wait
 		}
 	}
-	page, err := s.cfg.Dossiers.List(ctx, dossier.ListQuery{Actor: reader, Limit: s.cfg.BackfillPage, After: b.PageCursor})
+	page, err := s.cfg.Dossiers.List(ctx, dossier.ListQuery{Actor: reader, ReceivedFrom: b.Since, Limit: s.cfg.BackfillPage, After: b.PageCursor})
 	if err != nil {
 		return fmt.Errorf("list dossiers: %w", err)
 	}
-	end := scanEnds(b.Since, page)
+	end := page.Next == ""
 	now := s.cfg.Now().UTC()
 	return s.db.Tx(ctx, func(tx *db.Tx) error {
 		var n int64
 		for _, it := range page.Items {
-			if !wants(b.Since, it) {
-				continue
-			}
 			if err := outbox.Publish(ctx, tx, outbox.Event{Topic: TopicBackfill, Key: it.Code,
 				Payload: BackfillEvent{Backfill: b.ID}, At: now}); err != nil {
 				return err

@@ -23,10 +23,6 @@ const (
 	MismatchReturned = "returned_date"     // NgayTra differs
 )
 
-// Lookback is how far before a period the reconciliation looks for dossiers
-// submitted earlier but received in the period.
-const Lookback = 31 * 24 * time.Hour
-
 // Mismatch is one difference between the province and the portal.
 type Mismatch struct {
 	Code   string `json:"code"`
@@ -79,11 +75,11 @@ func (s *Service) Reconcile(ctx context.Context, from, to time.Time) (Report, er
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
 	after := ""
 	for {
-		page, err := s.cfg.Dossiers.List(ctx, dossier.ListQuery{Actor: reader, Limit: 200, After: after})
+		// (received in the period, however long after their submission)
+		page, err := s.cfg.Dossiers.List(ctx, dossier.ListQuery{Actor: reader, ReceivedFrom: from, ReceivedTo: to, Limit: 200, After: after})
 		if err != nil {
 			return rep, fmt.Errorf("nationalportal: list our dossiers: %w", err)
 		}
-		older := 0
 		for _, it := range page.Items {
 			rec := it.ReceivedAt
 			if rec.IsZero() {
@@ -92,11 +88,8 @@ func (s *Service) Reconcile(ctx context.Context, from, to time.Time) (Report, er
 			if in(rec) {
 				ours[it.Code] = view{status: it.NationalStatus, received: FormatDate(rec), due: FormatDate(it.DueAt), version: it.Version}
 			}
-			if it.SubmittedAt.Before(from.Add(-Lookback)) {
-				older++
-			}
 		}
-		if page.Next == "" || (len(page.Items) > 0 && older == len(page.Items)) {
+		if page.Next == "" {
 			break
 		}
 		after = page.Next

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/congso/congso/internal/catalog"
+	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/fakes/dvcqg"
 	"github.com/congso/congso/internal/gateway/nationalportal"
 	"github.com/congso/congso/internal/platform/audit"
@@ -97,6 +99,45 @@ func TestReconcile(t *testing.T) {
 		}
 		if _, err := e.np.Reconcile(e.ctx, to, from); err == nil {
 			t.Fatal("an inverted period was accepted")
+		}
+	})
+}
+
+// §12: a dossier counts in the period it was received in, however long
+// after its submission that was: an online dossier that waited 40 days
+// for reception behind a full page of newer dossiers is reconciled (the
+// list used to stop at a page of dossiers all submitted more than 31 days
+// before the period).
+func TestReconcileFindsADossierReceivedLongAfterItsSubmission(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		drawing := e.put("ban-ve.pdf", smallPDF("ban ve"))
+		sub := dossier.Submission{ProcedureCode: permitCode, Channel: dossier.ChannelOnline, Owner: "acc-hoa", Applicant: citizen("Chờ tiếp nhận"),
+			Components: []dossier.ComponentInput{
+				{N: 1, Provided: catalog.FormElectronic, Files: []dossier.FileRef{{Name: "ban-ve.pdf", Hash: drawing.Hash}}},
+				{N: 2, Provided: catalog.FormElectronic, Files: []dossier.FileRef{{Name: "ban-ve.pdf", Hash: drawing.Hash}}},
+				{N: 3, Provided: catalog.FormElectronic, Files: []dossier.FileRef{{Name: "ban-ve.pdf", Hash: drawing.Hash}}},
+			}}
+		late, err := e.ds.Submit(e.ctx, dossier.SubmitInput{Submission: sub, IdempotencyKey: "late",
+			Placement: dossier.Placement{ReceivingAgency: center, ReceivingUnit: desk, DivisionUnit: division}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 200; i++ { // a full page of the list, all newer
+			e.receive(fmt.Sprintf("Công dân %d", i))
+		}
+		e.clock.Add(40 * 24 * time.Hour)
+		if _, err := e.ds.Receive(e.ctx, dossier.ReceiveInput{DossierCode: late.Code, Placement: dossier.Placement{DivisionUnit: division}, Actor: officer}); err != nil {
+			t.Fatal(err)
+		}
+		e.drain()
+		day := e.clock.Now().Truncate(24 * time.Hour)
+		rep, err := e.np.Reconcile(e.ctx, day.Add(-24*time.Hour), day.Add(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Ours != 1 || rep.Theirs != 1 || len(rep.Mismatches) != 0 {
+			t.Fatalf("report = %+v; want the late dossier on both sides", rep)
 		}
 	})
 }
