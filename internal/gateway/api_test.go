@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"regexp"
 
 	"context"
 	"github.com/congso/congso/internal/platform/i18n"
@@ -123,7 +124,7 @@ func TestJSONAPIRegistersAndGrants(t *testing.T) {
 	}
 	w = do(mux, "GET", "/api/v1/gateway/status", "admin", true, "", "")
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"calls":1`) || !strings.Contains(w.Body.String(), `"node":"n1"`) ||
-		!strings.Contains(w.Body.String(), `"live":true`) || !strings.Contains(w.Body.String(), `"time_stamping":{"enabled":false`) {
+		!strings.Contains(w.Body.String(), `"live":true`) || !strings.Contains(w.Body.String(), `"clock_skew_ms":`) || !strings.Contains(w.Body.String(), `"time_stamping":{"enabled":false`) {
 		t.Fatalf("status: %d %s", w.Code, w.Body)
 	}
 }
@@ -173,7 +174,8 @@ func TestAdminPages(t *testing.T) {
 	w = do(mux, "GET", "/admin/gateway/messages?issue=000.00.01.H57-260101-0042", "auditor", true, "", "")
 	w2 := do(mux, "GET", "/admin/gateway/status", "admin", true, "", "")
 	if w2.Code != 200 || !strings.Contains(w2.Body.String(), svcID) || !strings.Contains(w2.Body.String(), "<code>n1</code>") ||
-		!strings.Contains(w2.Body.String(), "CONGSO_GATEWAY_TSA_URL") {
+		!strings.Contains(w2.Body.String(), "CONGSO_GATEWAY_TSA_URL") || !strings.Contains(w2.Body.String(), "Đồng hồ so với máy chủ CSDL") ||
+		!regexp.MustCompile(`<td>(&#43;|-)[0-9]+\.[0-9] s</td>`).MatchString(w2.Body.String()) {
 		t.Fatalf("status page: %d %s", w2.Code, w2.Body)
 	}
 	w = do(mux, "GET", "/admin/gateway/messages?from=yesterday", "auditor", true, "", "")

@@ -206,9 +206,30 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		case len(dup) > 0:
 			add("gateway nodes", Fail, "two processes run as %s: their message logs collide; give each node its own CONGSO_GATEWAY_NODE", strings.Join(dup, ", "))
 		case len(gone) > 0:
-			add("gateway nodes", Warn, "%d up; not seen lately: %s", live, strings.Join(gone, ", "))
+			add("gateway nodes", Warn, "%d up; not seen lately: %s (congso gateway retire NODE takes off one that is gone for good)", live, strings.Join(gone, ", "))
 		default:
 			add("gateway nodes", OK, "%d up", live)
+		}
+		// The nodes' clocks against the database server's (quota windows,
+		// concurrency slots and the message log's times are shared).
+		var far []string
+		worst := time.Duration(0)
+		for _, n := range nodes {
+			if !n.Live {
+				continue
+			}
+			if d := n.ClockSkew.Abs(); d > time.Second {
+				far = append(far, fmt.Sprintf("%s %+.1fs", n.Node, n.ClockSkew.Seconds()))
+				worst = max(worst, d)
+			}
+		}
+		switch {
+		case worst > cfg.MaxSkew:
+			add("node clocks", Fail, "differ from the database server's clock: %s (set up NTP on every node)", strings.Join(far, ", "))
+		case worst > 0:
+			add("node clocks", Warn, "differ from the database server's clock: %s", strings.Join(far, ", "))
+		case live > 0:
+			add("node clocks", OK, "within 1 s of the database server's clock")
 		}
 	}
 	if cfg.JournalDir != "" && cfg.Node != "" {

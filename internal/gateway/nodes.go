@@ -65,6 +65,29 @@ type Node struct {
 	// Duplicate: two processes run under this name (a clash noted within
 	// the time a node stays live).
 	Duplicate bool `json:"duplicate,omitempty"`
+	// ClockSkew is how far the node's clock was ahead of the database
+	// server's at its last heartbeat (behind: negative), to the
+	// millisecond. The nodes share quota windows, concurrency slots and
+	// the message log's times through the database: their clocks must
+	// agree (doctor warns past 1 s, fails past 5 s).
+	ClockSkew time.Duration `json:"-"`
+	// ClockSkewMillis is ClockSkew in milliseconds (JSON).
+	ClockSkewMillis int64 `json:"clock_skew_ms"`
+}
+
+func nodeClockMigration() []db.Migration {
+	return []db.Migration{{Module: "gateway", Version: 13, Name: "nodes: clock skew", Up: `
+ALTER TABLE gateway_nodes ADD COLUMN clock_skew_ms BIGINT NOT NULL DEFAULT 0;`}}
+}
+
+// dbClockMillis reads the database server's clock (Unix milliseconds).
+func dbClockMillis(ctx context.Context, tx *db.Tx) (int64, error) {
+	q := `SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`
+	if tx.Dialect == db.Postgres {
+		q = `SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`
+	}
+	var ms int64
+	return ms, tx.QueryRowContext(ctx, q).Scan(&ms)
 }
 
 // heartbeat records that node is up and serves revision, written by
@@ -74,12 +97,21 @@ func (s *Store) heartbeat(ctx context.Context, node string, started time.Time, r
 	now := s.now().UTC()
 	var other string
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
+		// The node's clock against the server's, read between two of its
+		// own readings.
+		t0 := s.now()
+		dbMillis, err := dbClockMillis(ctx, tx)
+		if err != nil {
+			return err
+		}
+		t1 := s.now()
+		skew := t0.Add(t1.Sub(t0)/2).UnixMilli() - dbMillis
 		lock := ""
 		if tx.Dialect == db.Postgres {
 			lock = " FOR UPDATE"
 		}
 		var prev string
-		err := tx.QueryRowContext(ctx, `SELECT process FROM gateway_nodes WHERE node = $1`+lock, node).Scan(&prev)
+		err = tx.QueryRowContext(ctx, `SELECT process FROM gateway_nodes WHERE node = $1`+lock, node).Scan(&prev)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -88,10 +120,10 @@ func (s *Store) heartbeat(ctx context.Context, node string, started time.Time, r
 		if wrote && prev != "" && prev != process {
 			other, clash = prev, &now
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO gateway_nodes (node, started_at, seen_at, revision, process, clash_at) VALUES ($1, $2, $3, $4, $5, $6)
+		_, err = tx.ExecContext(ctx, `INSERT INTO gateway_nodes (node, started_at, seen_at, revision, process, clash_at, clock_skew_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at, seen_at = excluded.seen_at, revision = excluded.revision,
-	process = excluded.process, clash_at = COALESCE(excluded.clash_at, gateway_nodes.clash_at)`,
-			node, started.UTC(), now, revision, process, clash)
+	process = excluded.process, clash_at = COALESCE(excluded.clash_at, gateway_nodes.clash_at), clock_skew_ms = excluded.clock_skew_ms`,
+			node, started.UTC(), now, revision, process, clash, skew)
 		return err
 	})
 	if err != nil {
@@ -103,7 +135,7 @@ ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at, seen_at = exc
 // Nodes lists the nodes that ever reported, live first then by name;
 // live means seen within liveFor.
 func (s *Store) Nodes(ctx context.Context, liveFor time.Duration) ([]Node, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT node, started_at, seen_at, revision, clash_at FROM gateway_nodes ORDER BY node`)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT node, started_at, seen_at, revision, clash_at, clock_skew_ms FROM gateway_nodes ORDER BY node`)
 	if err != nil {
 		return nil, fmt.Errorf("gateway nodes: %w", err)
 	}
@@ -113,11 +145,12 @@ func (s *Store) Nodes(ctx context.Context, liveFor time.Duration) ([]Node, error
 	for rows.Next() {
 		var n Node
 		var clash sql.NullTime
-		if err := rows.Scan(&n.Node, &n.StartedAt, &n.SeenAt, &n.Revision, &clash); err != nil {
+		if err := rows.Scan(&n.Node, &n.StartedAt, &n.SeenAt, &n.Revision, &clash, &n.ClockSkewMillis); err != nil {
 			return nil, fmt.Errorf("gateway nodes: %w", err)
 		}
 		n.StartedAt, n.SeenAt = n.StartedAt.UTC(), n.SeenAt.UTC()
 		n.Live = n.SeenAt.After(since)
+		n.ClockSkew = time.Duration(n.ClockSkewMillis) * time.Millisecond
 		n.Duplicate = clash.Valid && clash.Time.After(since)
 		out = append(out, n)
 	}

@@ -328,3 +328,44 @@ func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// Each heartbeat measures the node's clock against the database server's:
+// the nodes share quota windows, slots and the message log's times, so
+// doctor warns about a node more than a second off and fails past 5 s.
+func TestDoctorFindsANodeClockOff(t *testing.T) {
+	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
+		var offset atomic.Int64
+		startNode(t, d, nodeOpts{name: "n1", poll: 20 * time.Millisecond, now: time.Now})
+		startNode(t, d, nodeOpts{name: "n2", poll: 20 * time.Millisecond, now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+		skews := func() map[string]time.Duration {
+			ns, err := gateway.NewStore(d, nil).Nodes(context.Background(), time.Hour)
+			must(t, err)
+			out := map[string]time.Duration{}
+			for _, n := range ns {
+				out[n.Node] = n.ClockSkew
+			}
+			return out
+		}
+		check := func() gateway.Check {
+			return doctorCheck(t, gateway.DoctorConfig{DB: d, PollInterval: 20 * time.Millisecond}, "node clocks")
+		}
+		near := func(got, want time.Duration) bool { return (got - want).Abs() < 500*time.Millisecond }
+		waitFor(t, "both nodes' heartbeats", func() bool { s := skews(); return len(s) == 2 })
+		if s := skews(); !near(s["n1"], 0) || !near(s["n2"], 0) {
+			t.Fatalf("clocks in step measured as %v", s)
+		}
+		if c := check(); c.Health != gateway.OK {
+			t.Fatalf("clocks in step: %+v", c)
+		}
+		offset.Store(int64(30 * time.Second))
+		waitFor(t, "n2's heartbeat 30 s ahead", func() bool { return near(skews()["n2"], 30*time.Second) })
+		if c := check(); c.Health != gateway.Fail || !strings.Contains(c.Detail, "n2 +30") || strings.Contains(c.Detail, "n1") {
+			t.Fatalf("a node 30 s ahead: %+v", c)
+		}
+		offset.Store(int64(-2 * time.Second))
+		waitFor(t, "n2's heartbeat 2 s behind", func() bool { return near(skews()["n2"], -2*time.Second) })
+		if c := check(); c.Health != gateway.Warn || !strings.Contains(c.Detail, "n2 -2") {
+			t.Fatalf("a node 2 s behind: %+v", c)
+		}
+	})
+}

@@ -207,7 +207,7 @@ CREATE TABLE gateway_deliveries (
 	delivered_at {{time}}
 );
 CREATE INDEX gateway_deliveries_due ON gateway_deliveries (state, next_at);
-`}}, append(nodeMigrations(), append(tsaMigrations(), append(pubsubMigrations(), append(journalMigrations(), append(pageMigrations(), append(nodeClashMigration(), append(pubsubRetentionMigration(), slotMigrations()...)...)...)...)...)...)...)...)
+`}}, append(nodeMigrations(), append(tsaMigrations(), append(pubsubMigrations(), append(journalMigrations(), append(pageMigrations(), append(nodeClashMigration(), append(pubsubRetentionMigration(), append(slotMigrations(), nodeClockMigration()...)...)...)...)...)...)...)...)...)
 }
 
 // Store reads and writes the registry in SQL. Every write bumps the

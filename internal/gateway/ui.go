@@ -62,6 +62,13 @@ func pageFuncs() template.FuncMap {
 		"list":    func(s ...string) []string { return s },
 		"pct":     func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + " %" },
 		"ms":      func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+		"skew": func(ms int64) string { // a clock difference, signed, in seconds
+			v := strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64)
+			if ms >= 0 {
+				v = "+" + v
+			}
+			return v + " s"
+		},
 		// fieldArgs gathers what the "field" template needs.
 		"fieldArgs": func(v web.View, name, value string) fieldData {
 			d := fieldData{View: v, Name: name, Value: value}
