@@ -107,7 +107,7 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		dc := gateway.DoctorConfig{DB: d, PollInterval: s.Poll, Node: s.Node, JournalDir: s.Journal, Instance: s.Instance}
+		dc := gateway.DoctorConfig{DB: d, PollInterval: s.Poll, Node: s.Node, JournalDir: s.Journal, Instance: s.Instance, WebhookHTTP: s.WebhookHTTP}
 		if s.Journal == "" {
 			dc.JournalDir = filepath.Join(cfg.DataDir, "gateway-journal")
 		} else if s.Journal == "off" {

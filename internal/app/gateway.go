@@ -82,6 +82,10 @@ type GatewaySettings struct {
 	// token the SSO issued for another resource server does not open the
 	// gateway.
 	TokenAudience string
+	// WebhookHTTP lets pub/sub subscriptions name plain http webhooks on
+	// other machines (CONGSO_GATEWAY_WEBHOOK_HTTP=allow; default: https
+	// only, http on loopback).
+	WebhookHTTP bool
 }
 
 // DefaultGatewayAudience is the audience of the gateway's bearer tokens
@@ -100,13 +104,20 @@ func GatewaySettingsFromEnv(getenv func(string) string) (GatewaySettings, error)
 	if s.TokenAudience == "" {
 		s.TokenAudience = DefaultGatewayAudience
 	}
+	var errs []error
+	switch v := getenv("CONGSO_GATEWAY_WEBHOOK_HTTP"); v {
+	case "":
+	case "allow":
+		s.WebhookHTTP = true
+	default:
+		errs = append(errs, fmt.Errorf("CONGSO_GATEWAY_WEBHOOK_HTTP: %q is not \"allow\" (or unset: webhooks must be https)", v))
+	}
 	if s.Addr == "" {
 		s.Addr = ":8443"
 	}
 	if s.Node == "" {
 		s.Node, _ = os.Hostname()
 	}
-	var errs []error
 	for _, d := range []struct {
 		key string
 		dst *time.Duration
@@ -181,7 +192,7 @@ func (a *App) initGateway(ctx context.Context) error {
 		return err
 	}
 	a.GatewayManager = gateway.NewManager(gateway.NewStore(a.DB, nil), nil)
-	a.GatewayPubSub = gateway.NewPubSub(a.DB, gateway.PubSubConfig{Retention: s.EventRetention})
+	a.GatewayPubSub = gateway.NewPubSub(a.DB, gateway.PubSubConfig{Retention: s.EventRetention, AllowHTTP: s.WebhookHTTP})
 	a.workers = append(a.workers, worker{name: "gateway-pubsub", run: a.GatewayPubSub.Run})
 	if s.Instance == "" {
 		if a.Cfg.Role == "gateway" {

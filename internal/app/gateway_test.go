@@ -322,6 +322,7 @@ func TestGatewaySettingsRefuseBadValues(t *testing.T) {
 		{map[string]string{"CONGSO_GATEWAY_TSA_URL": "http://tsa.example"}, "CONGSO_GATEWAY_TSA_URL and CONGSO_GATEWAY_TSA_CA go together"},
 		{map[string]string{"CONGSO_GATEWAY_OCSP": "sometimes"}, `CONGSO_GATEWAY_OCSP: "sometimes"`},
 		{map[string]string{"CONGSO_GATEWAY_TSA_GRACE": "-1h"}, "CONGSO_GATEWAY_TSA_GRACE"},
+		{map[string]string{"CONGSO_GATEWAY_WEBHOOK_HTTP": "yes"}, `CONGSO_GATEWAY_WEBHOOK_HTTP: "yes"`},
 	} {
 		_, err := GatewaySettingsFromEnv(env(c.kv))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -329,7 +330,10 @@ func TestGatewaySettingsRefuseBadValues(t *testing.T) {
 		}
 	}
 	s, err := GatewaySettingsFromEnv(env(map[string]string{"CONGSO_GATEWAY_OCSP": "required", "CONGSO_GATEWAY_TSA_URL": "http://tsa", "CONGSO_GATEWAY_TSA_CA": "ca.pem", "CONGSO_GATEWAY_TSA_INTERVAL": "30s"}))
-	if err != nil || s.OCSP != "required" || s.TSAInterval != 30*time.Second {
+	if err != nil || s.OCSP != "required" || s.TSAInterval != 30*time.Second || s.WebhookHTTP {
 		t.Fatalf("good settings: %+v %v", s, err)
+	}
+	if s, err := GatewaySettingsFromEnv(env(map[string]string{"CONGSO_GATEWAY_WEBHOOK_HTTP": "allow"})); err != nil || !s.WebhookHTTP {
+		t.Fatalf("plain http webhooks allowed: %+v %v", s, err)
 	}
 }

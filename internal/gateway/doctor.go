@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,7 +63,11 @@ type DoctorConfig struct {
 	// journal: records waiting in it for the database, and damaged
 	// segments kept aside, are reported.
 	JournalDir, Node string
-	Now              func() time.Time
+	// WebhookHTTP: plain http webhooks on other machines are allowed
+	// (CONGSO_GATEWAY_WEBHOOK_HTTP=allow); without it, those made before
+	// the rule are reported.
+	WebhookHTTP bool
+	Now         func() time.Time
 }
 
 // Doctor checks what makes a gateway fail quietly: certificates (its own
@@ -236,6 +242,11 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		st, h := journalHealth(ctx, cfg.DB, cfg.JournalDir, cfg.Node)
 		add("message log journal", h, "%s", st)
 	}
+	if plain, err := plainWebhooks(ctx, cfg.DB); err != nil {
+		add("webhooks", Fail, "%v", err)
+	} else if len(plain) > 0 && !cfg.WebhookHTTP {
+		add("webhooks", Warn, "subscriptions %s deliver personal data over plain http to another machine: subscribe their https URL instead (or set CONGSO_GATEWAY_WEBHOOK_HTTP=allow)", strings.Join(plain, ", "))
+	}
 	for _, p := range reg.Peers {
 		name := "peer " + p.Instance
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -285,4 +296,26 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		}
 	}
 	return out
+}
+
+// plainWebhooks lists the live subscriptions (by id) whose webhook is
+// plain http on another machine.
+func plainWebhooks(ctx context.Context, d *db.DB) ([]string, error) {
+	rows, err := d.Read().QueryContext(ctx, `SELECT id, url FROM gateway_subscriptions WHERE deleted_at IS NULL AND url LIKE 'http:%' ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("gateway subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int64
+		var raw string
+		if err := rows.Scan(&id, &raw); err != nil {
+			return nil, fmt.Errorf("gateway subscriptions: %w", err)
+		}
+		if u, err := url.Parse(raw); err == nil && !loopbackHost(u.Hostname()) {
+			out = append(out, strconv.FormatInt(id, 10))
+		}
+	}
+	return out, rows.Err()
 }

@@ -49,7 +49,10 @@ func invalid(format string, args ...any) error {
 // "id", "name", "backend_url"…), so forms can show it next to that field.
 type FieldError struct {
 	Field string
-	Msg   string
+	// Reason tells apart two faults of one field (optional): forms look
+	// for a message of it before the field's.
+	Reason string
+	Msg    string
 }
 
 // Error reads like the other ErrInvalid errors.

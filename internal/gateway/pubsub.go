@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,8 +144,22 @@ type PubSubConfig struct {
 	// is made or dropped (DefaultRetention, 90 days): Run prunes older
 	// ones hourly. Events with a delivery pending, held or dead stay.
 	Retention time.Duration
+	// AllowHTTP lets subscriptions name plain http webhooks on other
+	// machines (CONGSO_GATEWAY_WEBHOOK_HTTP=allow). Without it a webhook
+	// must be https, or http on this machine (loopback): deliveries carry
+	// dossiers' personal data, which the signature does not hide.
+	AllowHTTP bool
 	Now       func() time.Time
 	Logger    *slog.Logger
+}
+
+// loopbackHost reports whether host (no port) is this machine.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // PubSub stores topics, subscriptions and events, and delivers events to
@@ -276,15 +291,20 @@ func (ps *PubSub) SubscribeBy(ctx context.Context, actor string, s Subscription)
 	if _, err := ParseSubsystemID(s.Subscriber); err != nil {
 		return s, invalidField("subscriber", "subscriber must be a subsystem")
 	}
-	if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s.URL) > 2000 {
+	u, err := url.Parse(s.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s.URL) > 2000 {
 		return s, invalidField("url", "webhook url must be http(s)")
+	}
+	if u.Scheme == "http" && !ps.cfg.AllowHTTP && !loopbackHost(u.Hostname()) {
+		return s, &FieldError{Field: "url", Reason: "https", Msg: "webhook url must be https: deliveries carry personal data " +
+			"(plain http only to this machine, or with CONGSO_GATEWAY_WEBHOOK_HTTP=allow)"}
 	}
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	s.Secret = hex.EncodeToString(b[:])
 	detail := map[string]any{"topic": s.Topic, "subscriber": s.Subscriber, "url": s.URL}
 	var objID string
-	err := ps.change(ctx, actor, "gateway.subscription.create", "gateway_subscription", &objID, detail, func(tx *db.Tx, now time.Time) error {
+	err = ps.change(ctx, actor, "gateway.subscription.create", "gateway_subscription", &objID, detail, func(tx *db.Tx, now time.Time) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_topics WHERE code = $1 AND deleted_at IS NULL`, s.Topic).Scan(&n); err != nil {
 			return err

@@ -175,7 +175,7 @@ func TestDeliveryAcceptedWhileStoppingIsRecorded(t *testing.T) {
 		ps := gateway.NewPubSub(d, gateway.PubSubConfig{Client: &http.Client{Transport: answerThenStop{stop}}})
 		bg := context.Background()
 		must(t, ps.PutTopic(bg, gateway.Topic{Code: "t", Owner: client}))
-		_, err := ps.Subscribe(bg, gateway.Subscription{Topic: "t", Subscriber: provider, URL: "http://receiver.invalid/x"})
+		_, err := ps.Subscribe(bg, gateway.Subscription{Topic: "t", Subscriber: provider, URL: "https://receiver.invalid/x"})
 		must(t, err)
 		_, _, err = ps.Publish(bg, "t", cid(client), "k", "text/plain", []byte("x"))
 		must(t, err)

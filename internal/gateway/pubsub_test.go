@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -210,5 +211,46 @@ func TestPublishThroughGateway(t *testing.T) {
 	readAll(t, resp)
 	if resp.StatusCode != 401 {
 		t.Fatalf("anonymous publish: %d", resp.StatusCode)
+	}
+}
+
+// integration "Publish/subscribe", security: a webhook on another machine
+// must be https (deliveries carry dossiers' personal data, which the
+// signature does not hide); plain http is for this machine, or allowed by
+// the operator.
+func TestWebhooksMustBeHTTPSOffThisMachine(t *testing.T) {
+	d := dbtest.SQLite(t, psMigrations())
+	ctx := context.Background()
+	strict := gateway.NewPubSub(d, gateway.PubSubConfig{})
+	must(t, strict.PutTopic(ctx, gateway.Topic{Code: "t", Owner: client}))
+	for u, ok := range map[string]bool{
+		"http://10.0.0.5/hook":        false,
+		"http://motcua.hue.gov.vn/x":  false,
+		"http://[::ffff:10.0.0.5]/x":  false,
+		"https://motcua.hue.gov.vn/x": true,
+		"http://127.0.0.1:8080/x":     true,
+		"http://[::1]:8080/x":         true,
+		"http://localhost/x":          true,
+	} {
+		_, err := strict.Subscribe(ctx, gateway.Subscription{Topic: "t", Subscriber: provider, URL: u})
+		var fe *gateway.FieldError
+		if ok != (err == nil) || !ok && (!errors.As(err, &fe) || fe.Field != "url" || fe.Reason != "https") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	lax := gateway.NewPubSub(d, gateway.PubSubConfig{AllowHTTP: true})
+	plain, err := lax.Subscribe(ctx, gateway.Subscription{Topic: "t", Subscriber: other, URL: "http://10.0.0.5/hook"})
+	if err != nil {
+		t.Fatalf("http allowed by the operator: %v", err)
+	}
+	// Doctor names such a subscription unless the operator allows them
+	// (one made before the rule, or while it was allowed).
+	if c := doctorCheck(t, gateway.DoctorConfig{DB: d}, "webhooks"); c.Health != gateway.Warn || !strings.Contains(c.Detail, fmt.Sprintf("subscriptions %d deliver", plain.ID)) {
+		t.Fatalf("doctor: %+v", c)
+	}
+	for _, c := range gateway.Doctor(ctx, gateway.DoctorConfig{DB: d, WebhookHTTP: true}) {
+		if c.Name == "webhooks" {
+			t.Fatalf("doctor with plain http allowed: %+v", c)
+		}
 	}
 }

@@ -205,7 +205,10 @@ func (h *Handlers) pubsubFieldError(r *http.Request, form, notFound string, fiel
 		if !slices.Contains(fields, field) {
 			field = fields[0]
 		}
-		key := "gateway.pubsub.invalid." + form + "." + fe.Field
+		key := "gateway.pubsub.invalid." + form + "." + fe.Field + "." + fe.Reason
+		if fe.Reason == "" || !i18n.Has(key) {
+			key = "gateway.pubsub.invalid." + form + "." + fe.Field
+		}
 		if !i18n.Has(key) {
 			key = "gateway.pubsub.invalid." + fe.Field
 		}

@@ -524,6 +524,8 @@ func TestPubSubFormsRejectBadInput(t *testing.T) {
 		}
 		rejected(t, "subscriber", subscribe("dossier-handoff", "VN-HUE/GOV", e.hook.URL), "subscribe-subscriber", "Hệ thống nhận phải có dạng")
 		rejected(t, "url", subscribe("dossier-handoff", provider, "ftp://10.0.0.5/hook"), "subscribe-url", "Địa chỉ webhook phải là")
+		// Plain http to another machine would carry personal data in clear.
+		rejected(t, "plain http", subscribe("dossier-handoff", provider, "http://10.0.0.5/hook"), "subscribe-url", "Địa chỉ webhook phải dùng https")
 		rejected(t, "topic", subscribe("none", provider, e.hook.URL), "subscribe-topic", "Chủ đề này chưa được tạo")
 		if w := subscribe("dossier-handoff", provider, e.hook.URL); w.Code != http.StatusCreated {
 			t.Fatalf("subscribe: %d", w.Code)
