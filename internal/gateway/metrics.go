@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,47 @@ type Metrics struct {
 	service  *prometheus.HistogramVec
 	own      *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
+	// The series already resolved, so that an exchange does not hash its
+	// labels once per metric (1.2 µs an exchange, a few hundred ns so).
+	mu    sync.RWMutex
+	bySvc map[string]*svcSeries
+	calls map[callKey]prometheus.Counter
+}
+
+type svcSeries struct {
+	duration, service, own prometheus.Observer
+	reqBytes, respBytes    prometheus.Counter
+}
+
+type callKey struct{ svc, client, class, err string }
+
+func (m *Metrics) series(svc string) *svcSeries {
+	m.mu.RLock()
+	s := m.bySvc[svc]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	s = &svcSeries{duration: m.duration.WithLabelValues(svc), service: m.service.WithLabelValues(svc), own: m.own.WithLabelValues(svc),
+		reqBytes: m.bytes.WithLabelValues(svc, "request"), respBytes: m.bytes.WithLabelValues(svc, "response")}
+	m.mu.Lock()
+	m.bySvc[svc] = s
+	m.mu.Unlock()
+	return s
+}
+
+func (m *Metrics) callCounter(k callKey) prometheus.Counter {
+	m.mu.RLock()
+	c := m.calls[k]
+	m.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	c = m.requests.WithLabelValues(k.svc, k.client, k.class, k.err)
+	m.mu.Lock()
+	m.calls[k] = c
+	m.mu.Unlock()
+	return c
 }
 
 // NewMetrics registers the metrics with reg (prometheus.DefaultRegisterer
@@ -22,7 +64,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if reg == nil {
 		reg = prometheus.DefaultRegisterer
 	}
-	m := &Metrics{
+	m := &Metrics{bySvc: map[string]*svcSeries{}, calls: map[callKey]prometheus.Counter{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "congso_gateway_requests_total",
 			Help: "Exchanges through the gateway by service, client, status class and X-Road error."}, []string{"service", "client", "code", "error"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "congso_gateway_request_duration_seconds",
@@ -59,15 +101,16 @@ func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes i
 	if c := status / 100; c >= 1 && c <= 5 {
 		class = statusClasses[c]
 	}
-	m.requests.WithLabelValues(svc, client, class, ex.errType).Inc()
-	m.duration.WithLabelValues(svc).Observe(d.Seconds())
+	m.callCounter(callKey{svc, client, class, ex.errType}).Inc()
+	s := m.series(svc)
+	s.duration.Observe(d.Seconds())
 	if !ex.sent.IsZero() && !ex.answer.IsZero() {
 		waited := ex.answer.Sub(ex.sent)
-		m.service.WithLabelValues(svc).Observe(waited.Seconds())
-		m.own.WithLabelValues(svc).Observe((d - waited).Seconds())
+		s.service.Observe(waited.Seconds())
+		s.own.Observe((d - waited).Seconds())
 	}
 	if ex.reqBody != nil {
-		m.bytes.WithLabelValues(svc, "request").Add(float64(ex.reqBody.count()))
+		s.reqBytes.Add(float64(ex.reqBody.count()))
 	}
-	m.bytes.WithLabelValues(svc, "response").Add(float64(respBytes))
+	s.respBytes.Add(float64(respBytes))
 }
