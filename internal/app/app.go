@@ -18,6 +18,7 @@ import (
 	"github.com/congso/congso/internal/config"
 	"github.com/congso/congso/internal/dossier"
 	"github.com/congso/congso/internal/dossier/stats"
+	"github.com/congso/congso/internal/gateway"
 	"github.com/congso/congso/internal/identity"
 	"github.com/congso/congso/internal/identity/oidc"
 	"github.com/congso/congso/internal/platform/blob"
@@ -295,5 +296,13 @@ var (
 // per process; it reports on the most recently built app (tests build several).
 func (a *App) registerMetrics() {
 	metricsApp.Store(a)
-	metricsOnce.Do(func() { prometheus.MustRegister(newPlatformCollector()) })
+	metricsOnce.Do(func() {
+		prometheus.MustRegister(newPlatformCollector(), gateway.NewHealthCollector(func() gateway.Watched {
+			a := metricsApp.Load()
+			if a == nil || a.GatewayPubSub == nil {
+				return gateway.Watched{}
+			}
+			return gateway.Watched{DB: a.DB, Runtime: a.GatewayRuntime, PubSub: a.GatewayPubSub, Cert: a.gatewayCert}
+		}))
+	})
 }

@@ -191,6 +191,29 @@ func TestGatewayAcceptsSSOTokens(t *testing.T) {
 	if resp.StatusCode != 403 || resp.Header.Get("X-Road-Error") == "" {
 		t.Fatalf("after revoking the right: %d %q; want 403", resp.StatusCode, resp.Header.Get("X-Road-Error"))
 	}
+	// The node's metrics: the exchanges (the gateway's own time apart
+	// from the service's) and its health, for the alerting rules.
+	// (the log's records reach the database from its journal shortly)
+	var lack []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err = http.Get(srv.URL + "/metrics")
+		must(err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lack = nil
+		for _, want := range []string{"congso_gateway_requests_total{", "congso_gateway_overhead_seconds_bucket{", "congso_gateway_service_duration_seconds_bucket{",
+			"congso_gateway_registry_age_seconds ", "congso_gateway_nodes_live 1", `congso_gateway_msglog_signed_records{node=`} {
+			if !strings.Contains(string(b), want) {
+				lack = append(lack, want)
+			}
+		}
+		if len(lack) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(lack) > 0 {
+		t.Errorf("metrics lack %v", lack)
+	}
 }
 
 // Issue 6, pub/sub used for dossier hand-offs: with a publisher set, every
