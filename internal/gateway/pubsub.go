@@ -146,7 +146,7 @@ type PubSubConfig struct {
 	Retention time.Duration
 	// AllowHTTP lets subscriptions name plain http webhooks on other
 	// machines (CONGSO_GATEWAY_WEBHOOK_HTTP=allow). Without it a webhook
-	// must be https, or http on this machine (loopback): deliveries carry
+	// must be https, or http on this machine (loopback): deliveries may carry
 	// dossiers' personal data, which the signature does not hide.
 	AllowHTTP bool
 	Now       func() time.Time
@@ -296,7 +296,7 @@ func (ps *PubSub) SubscribeBy(ctx context.Context, actor string, s Subscription)
 		return s, invalidField("url", "webhook url must be http(s)")
 	}
 	if u.Scheme == "http" && !ps.cfg.AllowHTTP && !loopbackHost(u.Hostname()) {
-		return s, &FieldError{Field: "url", Reason: "https", Msg: "webhook url must be https: deliveries carry personal data " +
+		return s, &FieldError{Field: "url", Reason: "https", Msg: "webhook url must be https: deliveries may carry personal data " +
 			"(plain http only to this machine, or with CONGSO_GATEWAY_WEBHOOK_HTTP=allow)"}
 	}
 	var b [32]byte

@@ -215,7 +215,7 @@ func TestPublishThroughGateway(t *testing.T) {
 }
 
 // integration "Publish/subscribe", security: a webhook on another machine
-// must be https (deliveries carry dossiers' personal data, which the
+// must be https (deliveries may carry dossiers' personal data, which the
 // signature does not hide); plain http is for this machine, or allowed by
 // the operator.
 func TestWebhooksMustBeHTTPSOffThisMachine(t *testing.T) {
