@@ -359,7 +359,9 @@ func (a *App) serveGateway(ctx context.Context) error {
 	}
 	// The data plane runs on h1, a lean HTTP/1.1 server: net/http's costs
 	// most of a small exchange's CPU (docs/gateway.md, "Performance").
-	srv := &h1.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	// (each exchange moves its write deadline to its service's time limit;
+	// WriteTimeout bounds the metadata services and publishing)
+	srv := &h1.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, WriteTimeout: 15 * time.Minute,
 		MaxHeaderBytes: 64 << 10, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ProtocolError: gateway.ProtocolError, Logger: a.Log}
 	a.Log.Info("gateway listening", "addr", ln.Addr().String(), "tls", a.gatewayTLS != nil)

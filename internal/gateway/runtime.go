@@ -602,6 +602,9 @@ func (rt *Runtime) pass(w *statusWriter, r *http.Request, ex *exchange, maxBody 
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
+	// The answer is written within the body's time and the call's: a
+	// client that stops reading it does not hold the exchange longer.
+	_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(rt.cfg.BodyTimeout + timeout + time.Minute))
 	if r.ContentLength > maxBody {
 		ex.fail(w, fault(http.StatusRequestEntityTooLarge, FaultBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxBody)))
 		return noVerdict

@@ -47,6 +47,13 @@ var fuzzSeeds = []string{
 	"\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
 	"GET http://a/b?c HTTP/1.1\r\nHost: x\r\n\r\n",
 	"GET /204 HTTP/1.1\nHost: x\n\nGET /panic HTTP/1.1\nHost: x\n\n",
+	// Unicode where framing is ASCII (the Kelvin sign folds to k, U+00A0
+	// and U+0085 are Unicode spaces).
+	"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chun\u212Aed\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\u00a0\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\u00a0\r\n\r\nabc",
+	"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \u00853\r\n\r\nabc",
+	"GET / HTTP/1.0\r\nConnection: \u212Aeep-alive\r\n\r\n",
 }
 
 // FuzzReadRequest reads a request and its body, and holds the result

@@ -117,6 +117,9 @@ func readRequest(br *bufio.Reader, max int, sc *scratch) (*request, error) {
 		if cap(sc.bytes) > 8<<10 { // a large header once is no reason to keep its room
 			sc.bytes = nil
 		}
+		if cap(sc.fields) > 256 {
+			sc.fields = nil
+		}
 	}()
 	for {
 		line, err := readLine(br, &budget, http.StatusRequestHeaderFieldsTooLarge)
@@ -191,9 +194,9 @@ func (req *request) semantics(br *bufio.Reader) error {
 		for v != "" {
 			var tok string
 			tok, v, _ = strings.Cut(v, ",")
-			tok = strings.TrimSpace(tok)
-			req.close = req.close || strings.EqualFold(tok, "close")
-			keepAlive = keepAlive || strings.EqualFold(tok, "keep-alive")
+			tok = trimOWS(tok)
+			req.close = req.close || asciiEqualFold(tok, "close")
+			keepAlive = keepAlive || asciiEqualFold(tok, "keep-alive")
 		}
 	}
 	if !req.proto11 && !keepAlive {
@@ -208,7 +211,7 @@ func (req *request) semantics(br *bufio.Reader) error {
 		if !req.proto11 {
 			return bad("Transfer-Encoding in an HTTP/1.0 request")
 		}
-		if len(te) != 1 || !strings.EqualFold(strings.TrimSpace(te[0]), "chunked") {
+		if len(te) != 1 || !asciiEqualFold(trimOWS(te[0]), "chunked") {
 			return &protoError{http.StatusNotImplemented, "transfer coding not implemented (only chunked)"}
 		}
 		req.contentLength = -1
@@ -231,7 +234,7 @@ func (req *request) semantics(br *bufio.Reader) error {
 		}
 	}
 	if ex := h["Expect"]; len(ex) > 0 {
-		if len(ex) != 1 || !strings.EqualFold(ex[0], "100-continue") {
+		if len(ex) != 1 || !asciiEqualFold(ex[0], "100-continue") {
 			return &protoError{http.StatusExpectationFailed, "unsupported Expect"}
 		}
 		// An HTTP/1.0 client cannot take a 1xx answer: its 100-continue
@@ -344,9 +347,41 @@ func splitField(line []byte) (name, value []byte, reason string) {
 	return line[:i], v, ""
 }
 
+// asciiEqualFold reports whether s is lower (ASCII lower case) in any
+// ASCII case. Unlike strings.EqualFold it folds no other letter: the
+// Kelvin sign is not a k, so "chun\u212Aed" is not chunked (as net/http
+// reads it: framing fields must not mean more here than there).
+func asciiEqualFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// trimOWS trims the optional white space of HTTP (spaces and tabs), and
+// nothing else: not a no-break space nor any other Unicode space.
+func trimOWS(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // parseLength parses a Content-Length: digits only, at most 18 of them.
 func parseLength(v string) (int64, bool) {
-	v = strings.TrimSpace(v)
+	v = trimOWS(v)
 	if v == "" || len(v) > 18 {
 		return 0, false
 	}
@@ -445,10 +480,14 @@ type body struct {
 	chunked bool
 	left    int64 // chunked: bytes left in the current chunk
 	crlf    bool  // chunked: the CRLF after a chunk's data is due
-	eof     bool
-	closed  bool
-	err     error
-	cont    *response // Expect: 100-continue not yet answered
+	// excess is the chunked framing read beyond a fair share of the data
+	// (net/http's rule, CVE-2023-39326): 1-byte chunks with kilobytes of
+	// extensions would make a small body cost megabytes of reading.
+	excess int64
+	eof    bool
+	closed bool
+	err    error
+	cont   *response // Expect: 100-continue not yet answered
 	// ended (eof) and done (eof or closed) are readable without mu: the
 	// watcher and the server must not wait for a Read blocked on the
 	// network.
@@ -456,6 +495,12 @@ type body struct {
 }
 
 var errMalformedChunk = errors.New("h1: malformed chunked request body")
+
+// errChunkOverhead: the chunked framing outweighs the data by more than
+// maxChunkExcess bytes (as net/http, which refuses past 16 KiB).
+var errChunkOverhead = errors.New("h1: chunked request body with too much framing for its data")
+
+const maxChunkExcess = 16 << 10
 
 func (b *body) Read(p []byte) (int, error) {
 	b.mu.Lock()
@@ -550,6 +595,7 @@ func (b *body) nextChunk() error {
 	if err != nil {
 		return err
 	}
+	b.excess += int64(len(line)) + 2 // and the CRLF after the data (as net/http counts)
 	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		for _, c := range line[i:] { // chunk extensions: ignored, but no control characters
 			if c < ' ' && c != '\t' || c == 0x7f {
@@ -576,6 +622,10 @@ func (b *body) nextChunk() error {
 		}
 	}
 	if n > 0 {
+		// Each chunk is owed 16 bytes of framing and twice its size.
+		if b.excess = max(b.excess-16-2*n, 0); b.excess > maxChunkExcess {
+			return errChunkOverhead
+		}
 		b.left = n
 		return nil
 	}

@@ -63,7 +63,7 @@ func (w *response) writeHeader(code int) {
 		// gets no 1xx at all (RFC 9110 §15.2).
 		if code != http.StatusContinue && w.err == nil && w.req.proto11 {
 			w.writeStatusLine(code)
-			w.writeFields(false)
+			w.writeFields(false, true)
 			w.c.bw.WriteString("\r\n")
 			w.err = w.c.bw.Flush()
 		}
@@ -191,7 +191,7 @@ func (w *response) commit(final bool, sniff []byte) {
 		w.chunked = true
 		for _, v := range h["Trailer"] {
 			for _, k := range strings.Split(v, ",") {
-				if k = strings.TrimSpace(k); isTokenString(k) {
+				if k = trimOWS(k); isTokenString(k) {
 					w.trailers = append(w.trailers, http.CanonicalHeaderKey(k))
 				}
 			}
@@ -218,7 +218,7 @@ func (w *response) commit(final bool, sniff []byte) {
 		connection = "keep-alive"
 	}
 	w.writeStatusLine(w.status)
-	w.writeFields(connection != "")
+	w.writeFields(connection != "", false)
 	bw := w.c.bw
 	if length >= 0 {
 		bw.WriteString("Content-Length: ")
@@ -255,12 +255,14 @@ func (w *response) writeStatusLine(code int) {
 }
 
 // writeFields writes the header, dropping fields with a malformed name
-// (and Connection when noConnection) and turning line breaks in values
-// into spaces (no response splitting).
-func (w *response) writeFields(noConnection bool) {
+// (and Connection when noConnection, and the framing fields in an interim
+// 1xx answer) and turning line breaks in values into spaces (no response
+// splitting).
+func (w *response) writeFields(noConnection, interim bool) {
 	bw := w.c.bw
 	for k, vs := range w.header {
-		if !isTokenString(k) || noConnection && k == "Connection" {
+		if !isTokenString(k) || noConnection && k == "Connection" ||
+			interim && (k == "Content-Length" || k == "Transfer-Encoding") { // (a 1xx has no body: no framing)
 			continue
 		}
 		for _, v := range vs {
@@ -369,8 +371,16 @@ func (w *response) FlushError() error {
 
 // SetReadDeadline sets the connection's read deadline, which bounds the
 // reading of the request body (http.ResponseController). It holds until
-// the handler returns.
-func (w *response) SetReadDeadline(t time.Time) error { return w.c.nc.SetReadDeadline(t) }
+// the handler returns; after that it is refused, so that a goroutine the
+// handler left cannot cut the next request on the connection.
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return errHandlerDone
+	}
+	return w.c.nc.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the connection's write deadline
 // (http.ResponseController). It holds until the answer is sent.

@@ -30,6 +30,11 @@ type Server struct {
 	// IdleTimeout closes a kept-alive connection idle this long (2 min
 	// when zero).
 	IdleTimeout time.Duration
+	// WriteTimeout bounds the writing of each answer, from the start of
+	// its handler (none when zero): a client that stops reading cannot
+	// hold the handler blocked in Write for longer. A handler may move it
+	// (http.ResponseController.SetWriteDeadline).
+	WriteTimeout time.Duration
 	// MaxHeaderBytes bounds a request's line and header (64 KiB when zero).
 	MaxHeaderBytes int
 	// WatchAfter is how long a request runs before the server starts
@@ -391,6 +396,10 @@ func (c *conn) serveOne(req *request) (keep bool) {
 		req.body.cont = w
 	}
 	c.startWatch(req, cancel)
+	if s.WriteTimeout > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(s.WriteTimeout))
+		c.writeDeadline = true // cleared after the answer
+	}
 	panicked := func() (panicked bool) {
 		defer func() {
 			if v := recover(); v != nil {
