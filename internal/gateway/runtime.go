@@ -462,6 +462,12 @@ func (rt *Runtime) call(w *statusWriter, r *http.Request, snap *snapshot, ex *ex
 	if ex.soap && svc.Kind != SOAP {
 		return fault(http.StatusBadRequest, FaultBadRequest, "service "+ex.us+" is a REST service: call it at /r1/"+ex.us)
 	}
+	if !ex.soap && svc.Kind == SOAP {
+		// In the REST profile the envelope would go to the service unread:
+		// its xrd:client, which a SOAP provider acts on, never checked
+		// against the authenticated client.
+		return fault(http.StatusBadRequest, FaultBadRequest, "service "+ex.us+" is a SOAP service: call it in the SOAP profile (POST /)")
+	}
 	var v Version
 	var ok bool
 	if sid.Version != "" {
