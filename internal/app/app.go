@@ -302,7 +302,11 @@ func (a *App) registerMetrics() {
 			if a == nil || a.GatewayPubSub == nil {
 				return gateway.Watched{}
 			}
-			return gateway.Watched{DB: a.DB, Runtime: a.GatewayRuntime, PubSub: a.GatewayPubSub, Cert: a.gatewayCert}
+			w := gateway.Watched{DB: a.DB, PubSub: a.GatewayPubSub}
+			if a.Cfg.Role == "all" || a.Cfg.Role == "gateway" { // (a worker builds a runtime to publish hand-offs, and runs none)
+				w.Runtime, w.Cert = a.GatewayRuntime, a.gatewayCert
+			}
+			return w
 		}))
 	})
 }

@@ -319,11 +319,17 @@ func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
 		if k := held(); k != 1 {
 			t.Fatalf("%d slots held, want 1", k)
 		}
-		_, err := gateway.NewRuntime(ctx, d, gateway.Config{Instance: "VN-HUE", Node: "n1", Now: now})
+		again, err := gateway.NewRuntime(ctx, d, gateway.Config{Instance: "VN-HUE", Node: "n1", Now: now})
 		must(t, err)
-		if k := held(); k != 0 {
-			t.Fatalf("%d slots held after n1 restarted, want 0", k)
+		if k := held(); k != 1 {
+			t.Fatalf("%d slots held once a runtime named n1 is built (not run), want 1", k)
 		}
+		rctx, stop := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { _ = again.Run(rctx); close(ran) }()
+		waitFor(t, "n1's restart to free its slots", func() bool { return held() == 0 })
+		stop()
+		<-ran
 		close(release)
 		wg.Wait()
 	})

@@ -162,11 +162,6 @@ func NewRuntime(ctx context.Context, d *db.DB, cfg Config) (*Runtime, error) {
 	if err := rt.Reload(ctx); err != nil {
 		return nil, err
 	}
-	// The concurrency slots this node's former process held: its calls
-	// are over.
-	if err := rt.store.clearSlots(ctx, cfg.Node); err != nil {
-		cfg.Logger.Warn("gateway: free the former process's concurrency slots (they lapse with their time limit)", "err", err)
-	}
 	return rt, nil
 }
 
@@ -228,6 +223,13 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	defer t.Stop()
 	clean := time.NewTicker(time.Minute)
 	defer clean.Stop()
+	// The concurrency slots this node's former process held: its calls
+	// are over. (Here, not in NewRuntime: a process that builds a runtime
+	// without serving it, a worker publishing hand-offs under the same
+	// node name, must not free a serving node's slots.)
+	if err := rt.store.clearSlots(ctx, rt.cfg.Node); err != nil && ctx.Err() == nil {
+		rt.cfg.Logger.Warn("gateway: free the former process's concurrency slots (they lapse with their time limit)", "err", err)
+	}
 	if err := rt.beat(ctx); err != nil && ctx.Err() == nil {
 		rt.cfg.Logger.Warn("gateway: heartbeat", "err", err)
 	}
