@@ -201,6 +201,9 @@ func cmdGateway(args []string, stdout, stderr io.Writer) error {
 		if r.Signed > 0 {
 			fmt.Fprintf(stdout, "node %s: records %d–%d were not signed; now signed as one batch with key %s\n", r.Node, r.FirstSeq, r.LastSeq, key.ID)
 		}
+		if len(r.DamagedSegments) > 0 {
+			fmt.Fprintf(stderr, "warning: node %s's journal has damaged segments kept aside (records after the damage never reached the log): %s\n", r.Node, strings.Join(r.DamagedSegments, ", "))
+		}
 		fmt.Fprintf(stdout, "node %s retired: its message log (%d records) is closed and signed", r.Node, r.Records)
 		if r.Listed {
 			fmt.Fprint(stdout, "; it is no longer in the node list")

@@ -199,11 +199,12 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		var gone, dup []string
 		live := 0
 		for _, n := range nodes {
-			if n.Live {
+			switch {
+			case n.Live:
 				live++
-			} else {
+			case !n.Reporting:
 				gone = append(gone, fmt.Sprintf("%s (last seen %s)", n.Node, n.SeenAt.UTC().Format(time.RFC3339)))
-			}
+			} // (reporting but not live: a clock behind, below)
 			if n.Duplicate {
 				dup = append(dup, n.Node)
 			}
@@ -221,7 +222,7 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 		var far []string
 		worst := time.Duration(0)
 		for _, n := range nodes {
-			if !n.Live {
+			if !n.Live && !n.Reporting {
 				continue
 			}
 			if d := n.ClockSkew.Abs(); d > time.Second {
@@ -301,7 +302,9 @@ func Doctor(ctx context.Context, cfg DoctorConfig) []Check {
 // plainWebhooks lists the live subscriptions (by id) whose webhook is
 // plain http on another machine.
 func plainWebhooks(ctx context.Context, d *db.DB) ([]string, error) {
-	rows, err := d.Read().QueryContext(ctx, `SELECT id, url FROM gateway_subscriptions WHERE deleted_at IS NULL AND url LIKE 'http:%' ORDER BY id`)
+	// (the scheme is judged in Go: LIKE is case-sensitive on PostgreSQL
+	// and not on SQLite, and HTTP:// is http)
+	rows, err := d.Read().QueryContext(ctx, `SELECT id, url FROM gateway_subscriptions WHERE deleted_at IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("gateway subscriptions: %w", err)
 	}
@@ -313,7 +316,7 @@ func plainWebhooks(ctx context.Context, d *db.DB) ([]string, error) {
 		if err := rows.Scan(&id, &raw); err != nil {
 			return nil, fmt.Errorf("gateway subscriptions: %w", err)
 		}
-		if u, err := url.Parse(raw); err == nil && !loopbackHost(u.Hostname()) {
+		if u, err := url.Parse(raw); err == nil && u.Scheme == "http" && !loopbackHost(u.Hostname()) {
 			out = append(out, strconv.FormatInt(id, 10))
 		}
 	}

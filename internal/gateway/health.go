@@ -116,6 +116,8 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 				gauge(c.heartbeatAge, now.Sub(n.SeenAt).Seconds(), n.Node)
 				if n.Live {
 					live++
+				}
+				if n.Live || n.Reporting { // (a node whose clock is behind is not Live)
 					gauge(c.clockSkew, n.ClockSkew.Seconds(), n.Node)
 				}
 			}

@@ -371,7 +371,11 @@ func (rt *Runtime) takeConcurrency(ctx context.Context, ex *exchange, limit int6
 	if ex.svc != nil && ex.svc.Timeout > 0 {
 		timeout = ex.svc.Timeout
 	}
-	slot, err := rt.store.takeSlot(ctx, ex.qkey, limit, rt.cfg.Node, ex.requestID, rt.cfg.Now().Add(timeout+slotMargin))
+	var inFlight int64 // this node's calls counted in its share, still running
+	if v, ok := rt.conc.Load(ex.qkey); ok {
+		inFlight = v.(*atomic.Int64).Load()
+	}
+	slot, err := rt.store.takeSlot(ctx, ex.qkey, limit, inFlight, rt.cfg.Node, ex.requestID, rt.cfg.Now().Add(timeout+slotMargin))
 	switch {
 	case err != nil && ex.svc != nil && ex.svc.FailPolicy == FailOpen:
 		rt.cfg.Logger.Warn("gateway: concurrency slots unreachable, letting the call through (fail-open)", "service", ex.service.String(), "err", err)

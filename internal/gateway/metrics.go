@@ -70,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "congso_gateway_request_duration_seconds",
 			Help: "Time from the request's header read to the answer written and the exchange in the message log, by service.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"service"}),
 		service: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "congso_gateway_service_duration_seconds",
-			Help:    "Time from the call leaving the gateway (request header, then its body) to the answer's header arriving from the service or peer gateway, by service.",
+			Help:    "The service's (or peer gateway's) part of an exchange: from the call leaving the gateway (request header, then its body) to the answer's header, plus the time spent waiting for the answer's body, by service.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"service"}),
 		own: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "congso_gateway_overhead_seconds",
 			Help:    "The gateway's own time in an answered exchange: its whole time less the service's (checking the request, then passing the answer on to the client and logging the exchange), by service.",
@@ -105,7 +105,13 @@ func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes i
 	s := m.series(svc)
 	s.duration.Observe(d.Seconds())
 	if !ex.sent.IsZero() && !ex.answer.IsZero() {
+		// The service's: until its answer's header, then its body's
+		// arrival (the time the answer's reads waited on it).
 		waited := ex.answer.Sub(ex.sent)
+		if ex.respHash != nil {
+			waited += ex.respHash.readWaited()
+		}
+		waited = min(waited, d)
 		s.service.Observe(waited.Seconds())
 		s.own.Observe((d - waited).Seconds())
 	}

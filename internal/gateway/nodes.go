@@ -60,8 +60,14 @@ type Node struct {
 	SeenAt    time.Time `json:"seen_at"`
 	// Revision is the registry revision the node served at SeenAt.
 	Revision int64 `json:"revision"`
-	// Live: seen recently enough to be counted in the concurrency shares.
+	// Live: seen recently enough to be counted in the concurrency shares
+	// (on the reading node's clock).
 	Live bool `json:"live"`
+	// Reporting: its last heartbeat is recent on the database server's
+	// clock, its own clock's skew taken out. A running node whose clock is
+	// behind is Reporting but not Live (doctor's node clock check says
+	// so); a node neither Live nor Reporting is down.
+	Reporting bool `json:"reporting"`
 	// Duplicate: two processes run under this name (a clash noted within
 	// the time a node stays live).
 	Duplicate bool `json:"duplicate,omitempty"`
@@ -81,13 +87,15 @@ ALTER TABLE gateway_nodes ADD COLUMN clock_skew_ms BIGINT NOT NULL DEFAULT 0;`}}
 }
 
 // dbClockMillis reads the database server's clock (Unix milliseconds).
-func dbClockMillis(ctx context.Context, tx *db.Tx) (int64, error) {
-	q := `SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`
-	if tx.Dialect == db.Postgres {
-		q = `SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`
+func dbClockMillis(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, dialect db.Dialect) (int64, error) {
+	query := `SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`
+	if dialect == db.Postgres {
+		query = `SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`
 	}
 	var ms int64
-	return ms, tx.QueryRowContext(ctx, q).Scan(&ms)
+	return ms, q.QueryRowContext(ctx, query).Scan(&ms)
 }
 
 // heartbeat records that node is up and serves revision, written by
@@ -100,7 +108,7 @@ func (s *Store) heartbeat(ctx context.Context, node string, started time.Time, r
 		// The node's clock against the server's, read between two of its
 		// own readings.
 		t0 := s.now()
-		dbMillis, err := dbClockMillis(ctx, tx)
+		dbMillis, err := dbClockMillis(ctx, tx, tx.Dialect)
 		if err != nil {
 			return err
 		}
@@ -135,6 +143,10 @@ ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at, seen_at = exc
 // Nodes lists the nodes that ever reported, live first then by name;
 // live means seen within liveFor.
 func (s *Store) Nodes(ctx context.Context, liveFor time.Duration) ([]Node, error) {
+	dbNow, err := dbClockMillis(ctx, s.db.Read(), s.db.Dialect())
+	if err != nil {
+		return nil, fmt.Errorf("gateway nodes: %w", err)
+	}
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT node, started_at, seen_at, revision, clash_at, clock_skew_ms FROM gateway_nodes ORDER BY node`)
 	if err != nil {
 		return nil, fmt.Errorf("gateway nodes: %w", err)
@@ -151,6 +163,7 @@ func (s *Store) Nodes(ctx context.Context, liveFor time.Duration) ([]Node, error
 		n.StartedAt, n.SeenAt = n.StartedAt.UTC(), n.SeenAt.UTC()
 		n.Live = n.SeenAt.After(since)
 		n.ClockSkew = time.Duration(n.ClockSkewMillis) * time.Millisecond
+		n.Reporting = n.SeenAt.UnixMilli()-n.ClockSkewMillis > dbNow-liveFor.Milliseconds()
 		n.Duplicate = clash.Valid && clash.Time.After(since)
 		out = append(out, n)
 	}

@@ -34,6 +34,9 @@ type RetiredNode struct {
 	FirstSeq, LastSeq int64
 	// Listed: the node was in the node list and is no longer.
 	Listed bool
+	// DamagedSegments are the node's journal segments kept aside as
+	// damaged on this machine (their records after the damage are lost).
+	DamagedSegments []string
 }
 
 // RetireNode closes the message log of a node taken out of service for
@@ -64,19 +67,26 @@ func RetireNode(ctx context.Context, d *db.DB, node string, key *Key, opt Retire
 		if err != nil {
 			return out, fmt.Errorf("gateway: journal of %s: %w", node, err)
 		}
-		if waiting > 0 || len(damaged) > 0 {
-			return out, fmt.Errorf("gateway: node %s: %d records wait in its journal in %s (and %d damaged segments): start the node once so that they reach the database", node, waiting, opt.JournalDir, len(damaged))
+		if waiting > 0 {
+			return out, fmt.Errorf("gateway: node %s: %d records wait in its journal in %s: start the node once so that they reach the database", node, waiting, opt.JournalDir)
 		}
+		// Damaged segments stay aside for good (their records after the
+		// damage are not in the log, and never will be): said, not a
+		// refusal.
+		out.DamagedSegments = damaged
 	}
 	s := NewStore(d, nil)
 	nodes, err := s.Nodes(ctx, opt.LiveFor)
 	if err != nil {
 		return out, err
 	}
+	var seen time.Time
 	for _, n := range nodes {
 		if n.Node == node {
-			out.Listed = true
-			if n.Live {
+			out.Listed, seen = true, n.SeenAt
+			// (on either clock: a running node whose clock is behind is
+			// Reporting, not Live)
+			if n.Live || n.Reporting {
 				return out, fmt.Errorf("gateway: node %s: %w (last heartbeat %s): stop it first", node, ErrNodeLive, n.SeenAt.Format(time.RFC3339))
 			}
 		}
@@ -101,15 +111,29 @@ func RetireNode(ctx context.Context, d *db.DB, node string, key *Key, opt Retire
 		}
 		out.Signed, out.FirstSeq, out.LastSeq = seq-signed, signed+1, seq
 	}
+	if !out.Listed {
+		return out, nil
+	}
+	// Off the list only as last seen: a node that started meanwhile (its
+	// heartbeat moved seen_at) keeps its row and its slots.
+	started := false
 	err = d.Tx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM gateway_slots WHERE node = $1`, node); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM gateway_nodes WHERE node = $1 AND seen_at = $2`, node, seen)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM gateway_nodes WHERE node = $1`, node)
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			started = err == nil
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM gateway_slots WHERE node = $1`, node)
 		return err
 	})
 	if err != nil {
 		return out, fmt.Errorf("gateway: take %s off the node list: %w", node, err)
+	}
+	if started {
+		return out, fmt.Errorf("gateway: node %s: %w (it sent a heartbeat while being retired): stop it first", node, ErrNodeLive)
 	}
 	return out, nil
 }

@@ -809,6 +809,7 @@ func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) error {
 		h[HeaderRequestHash] = []string{ex.reqBody.sumB64()}
 	}
 	ex.respHash = newHashingReader(resp.Body)
+	ex.respHash.timed = !ex.t0.IsZero()
 	if ex.svc != nil && ex.svc.LogBodies {
 		ex.respCap = &capture{}
 		ex.respHash.tap = ex.respCap
@@ -965,6 +966,10 @@ type hashingReader struct {
 	err  error
 	tap  *capture
 	mu   sync.Mutex
+	// timed: Read measures its time waiting on the source in waited (an
+	// answer's body: the service's time, not the gateway's).
+	timed  bool
+	waited time.Duration
 }
 
 func newHashingReader(r io.ReadCloser) *hashingReader {
@@ -982,8 +987,15 @@ var (
 )
 
 func (h *hashingReader) Read(p []byte) (int, error) {
+	var t0 time.Time
+	if h.timed {
+		t0 = time.Now()
+	}
 	n, err := h.r.Read(p)
 	h.mu.Lock()
+	if h.timed {
+		h.waited += time.Since(t0)
+	}
 	if h.h != nil {
 		h.h.Write(p[:n])
 	}
@@ -999,6 +1011,13 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 }
 
 func (h *hashingReader) Close() error { return h.r.Close() }
+
+// readWaited is the time Read waited on the source (when timed).
+func (h *hashingReader) readWaited() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.waited
+}
 
 // fail records err as the reader's outcome unless it has one.
 func (h *hashingReader) fail(err error) {

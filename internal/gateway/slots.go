@@ -36,12 +36,22 @@ CREATE INDEX gateway_slots_node ON gateway_slots (node);`}}
 const slotMargin = time.Minute
 
 // takeSlot claims one of the limit slots of qkey for holder (a request id)
-// on node until until; it returns -1 when all are held.
-func (s *Store) takeSlot(ctx context.Context, qkey string, limit int64, node, holder string, until time.Time) (int64, error) {
+// on node until until; it returns -1 when all are held. Besides the slots,
+// inFlight calls of this node admitted otherwise (in its share, before
+// the limit or the node count changed) and slots held past a lowered
+// limit count against it.
+func (s *Store) takeSlot(ctx context.Context, qkey string, limit, inFlight int64, node, holder string, until time.Time) (int64, error) {
 	slot := int64(-1)
 	err := s.db.Tx(ctx, func(tx *db.Tx) error {
 		slot = -1
 		now := s.now().UnixNano()
+		var held int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_slots WHERE qkey = $1 AND until_unix_ns >= $2`, qkey, now).Scan(&held); err != nil {
+			return err
+		}
+		if held+inFlight >= limit {
+			return nil
+		}
 		for i := int64(0); i < limit; i++ {
 			res, err := tx.ExecContext(ctx, `INSERT INTO gateway_slots (qkey, slot, node, holder, until_unix_ns) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (qkey, slot) DO UPDATE SET node = excluded.node, holder = excluded.holder, until_unix_ns = excluded.until_unix_ns
