@@ -120,7 +120,7 @@ func TestPeerAnswerForAnotherRequestIsRefused(t *testing.T) {
 			})
 			fields := okFields()
 			fields.Service, fields.ID = svc+"/v2", "fed-hash"
-			msg := soapEnvelope(fields, soapRequestBody)
+			msg := soapEnvelope(fields, soapBodyFor(fields.Service))
 			send := func() *http.Response {
 				if kind == gateway.SOAP {
 					return soapPost(t, f.a.srv.URL, "/", "tok-client", strings.NewReader(msg), xmlUTF8)

@@ -86,27 +86,102 @@ type SOAPHeader struct {
 // ReadSOAPHeader reads a SOAP 1.1 envelope from r up to the end of its
 // Header, reading at most MaxSOAPHeaderBytes, and returns the X-Road
 // fields and the bytes it took from r: head followed by the rest of r is
-// the message as sent. Errors wrap ErrBadSOAP, ErrSOAPHeaderTooLarge, or
-// the error of r.
+// the message as sent. A UTF-8 byte order mark before the envelope is
+// skipped (and kept in head). Errors wrap ErrBadSOAP,
+// ErrSOAPHeaderTooLarge, or the error of r.
 func ReadSOAPHeader(r *bufio.Reader) (h SOAPHeader, head []byte, err error) {
+	return readSOAPRequest(r, false)
+}
+
+// maxSOAPBodyLookahead bounds what is read of a SOAP request after its
+// Header: the Body's start tag and its first child element must begin
+// within it, and a second child is looked for only there.
+const maxSOAPBodyLookahead = 64 << 10
+
+// readSOAPRequest is ReadSOAPHeader; with body, it then reads on, as
+// X-Road does, to check the SOAP Body ([checkSOAPBody]). head is what it
+// read, on an error too.
+func readSOAPRequest(r *bufio.Reader, body bool) (h SOAPHeader, head []byte, err error) {
 	rec := &byteRecorder{r: r, max: MaxSOAPHeaderBytes}
+	rec.skipBOM()
 	d := xml.NewDecoder(rec) // rec is an io.ByteReader: the decoder reads no further than it needs
 	h, err = parseSOAPHeader(d)
+	inBody := false
+	if err == nil && body {
+		inBody = true
+		rec.max = len(rec.buf) + maxSOAPBodyLookahead
+		err = checkSOAPBody(d, rec, h.Service.Code)
+	}
 	if err == nil {
 		return h, rec.buf, nil
 	}
 	switch {
+	case rec.full && inBody:
+		err = fmt.Errorf("%w: the SOAP Body and its first element must start within %d bytes of the Header's end", ErrSOAPHeaderTooLarge, maxSOAPBodyLookahead)
 	case rec.full:
 		err = fmt.Errorf("%w: the Header must end within the first %d bytes", ErrSOAPHeaderTooLarge, MaxSOAPHeaderBytes)
 	case rec.err != nil && !errors.Is(rec.err, io.EOF):
 		err = fmt.Errorf("gateway: reading the SOAP message: %w", rec.err)
 	case errors.Is(err, ErrBadSOAP):
+	case rec.err != nil && inBody:
+		err = fmt.Errorf("%w: the message ends before the end of its SOAP Body", ErrBadSOAP)
 	case rec.err != nil:
 		err = fmt.Errorf("%w: the message ends before its SOAP Header ends", ErrBadSOAP)
 	default:
 		err = fmt.Errorf("%w: not well-formed XML: %s", ErrBadSOAP, clip(strings.TrimPrefix(err.Error(), "XML syntax error on ")))
 	}
 	return SOAPHeader{}, rec.buf, err
+}
+
+// checkSOAPBody reads on from the end of the Header, as X-Road's
+// SoapUtils does: the Header must be followed by the Body, whose child is
+// the operation (document/literal), named after the service: its local
+// name must start with the xrd:service's serviceCode, or the call could
+// run an operation no access right covers. The Body must have exactly one
+// child element; the message is streamed, never buffered (it may be
+// 100 MB), so a second child is looked for only within
+// maxSOAPBodyLookahead bytes after the Header: when the first child is
+// longer than that, only its name is checked. d reads from rec, whose
+// bound is set; an error of rec.full past the first child's start tag is
+// that case and is no error.
+func checkSOAPBody(d *xml.Decoder, rec *byteRecorder, code string) error {
+	el, err := nextElement(d, "the SOAP Body")
+	if err != nil {
+		return err
+	}
+	if el.Name.Space != NamespaceSOAPEnvelope || el.Name.Local != "Body" {
+		return badSOAP("the SOAP Header must be followed by the SOAP Body")
+	}
+	child, err := nextElement(d, "the SOAP Body's child element (the operation)")
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(child.Name.Local, code) {
+		return badSOAP("service code does not match in header and body: the Body's element %s must be named after the service code %s", clip(child.Name.Local), code)
+	}
+	if err := d.Skip(); err != nil {
+		if rec.full {
+			return nil // too long to look past it: only its name is checked
+		}
+		return err
+	}
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			if rec.full {
+				return nil
+			}
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return badSOAP("the SOAP Body must have exactly one child element, not %s and %s", clip(child.Name.Local), clip(t.Name.Local))
+		case xml.EndElement: // the Body's
+			return nil
+		case xml.Directive:
+			return badSOAP("document type declarations are not allowed")
+		}
+	}
 }
 
 // byteRecorder hands the XML decoder one byte at a time and keeps them,
@@ -133,6 +208,15 @@ func (b *byteRecorder) ReadByte() (byte, error) {
 	}
 	b.buf = append(b.buf, c)
 	return c, nil
+}
+
+// skipBOM takes a UTF-8 byte order mark (XML 1.0 section 4.3.3) at the
+// start of the stream, keeping it in buf: the decoder never sees it.
+func (b *byteRecorder) skipBOM() {
+	if p, err := b.r.Peek(3); err == nil && string(p) == "\ufeff" {
+		b.buf = append(b.buf, p...)
+		_, _ = b.r.Discard(3)
+	}
 }
 
 func (b *byteRecorder) Read(p []byte) (int, error) {
@@ -453,7 +537,7 @@ func (rt *Runtime) serveSOAP(w *statusWriter, r *http.Request, snap *snapshot, e
 			return soapReadFault(r, err)
 		}
 	}
-	h, head, err := ReadSOAPHeader(br)
+	h, head, err := readSOAPRequest(br, true)
 	if err != nil {
 		return soapReadFault(r, err)
 	}
@@ -539,11 +623,19 @@ func soapContentType(ct string) (boundary, start string, f *Fault) {
 // part's content (the SOAP envelope): the preamble, the first delimiter
 // and the part's header, which must say text/xml or application/xop+xml
 // and, when start is set, carry that Content-ID (the root part comes
-// first, as SOAP stacks send it). It returns the bytes read, to be sent on
+// first, as SOAP stacks send it). It finds the part a MIME parser finds
+// (RFC 2046 section 5.1.1): lines are read whole, however long, and a
+// delimiter line is "--" + boundary followed only by spaces or tabs, then
+// CRLF or LF. The part's Content-Transfer-Encoding must be 7bit, 8bit or
+// binary (the default is 7bit): the gateway reads the envelope as it is
+// sent, so an encoded one (quoted-printable, base64) would not be the
+// envelope the backend decodes. It returns the bytes read, to be sent on
 // unchanged (on an error too).
 func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error) {
 	var got []byte
+	// line returns the next line without its line break (LF, or CRLF).
 	line := func() (string, error) {
+		n := len(got)
 		for {
 			b, err := br.ReadSlice('\n')
 			got = append(got, b...)
@@ -551,7 +643,7 @@ func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error)
 				return "", fmt.Errorf("%w: the first part must begin within the first %d bytes", ErrSOAPHeaderTooLarge, MaxSOAPHeaderBytes)
 			}
 			if err == bufio.ErrBufferFull {
-				continue
+				continue // the line goes on: judged once whole
 			}
 			if err != nil {
 				if err == io.EOF {
@@ -559,8 +651,13 @@ func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error)
 				}
 				return "", err
 			}
-			return strings.TrimRight(string(b), "\r\n"), nil
+			l := strings.TrimSuffix(string(got[n:len(got)-1]), "\r")
+			return l, nil
 		}
+	}
+	// isDelim: a delimiter line (RFC 2046: transport padding allowed).
+	isDelim := func(l, delim string) bool {
+		return strings.HasPrefix(l, delim) && strings.TrimRight(l[len(delim):], " \t") == ""
 	}
 	delim := "--" + boundary
 	for {
@@ -568,14 +665,16 @@ func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error)
 		if err != nil {
 			return got, err
 		}
-		if strings.TrimRight(l, " \t") == delim {
+		if isDelim(l, delim) {
 			break
 		}
-		if strings.HasPrefix(l, delim+"--") {
+		if isDelim(l, delim+"--") {
 			return got, badSOAP("the multipart message has no part")
 		}
 	}
-	partType, partID := "", ""
+	var partType, partID, partCTE string
+	seen := map[string]bool{}
+	last := ""
 	for {
 		l, err := line()
 		if err != nil {
@@ -584,19 +683,43 @@ func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error)
 		if l == "" {
 			break
 		}
+		if l[0] == ' ' || l[0] == '\t' { // a folded header line continues the last one
+			v := " " + strings.TrimSpace(l)
+			switch last {
+			case "":
+				return got, badSOAP("malformed header line in the first part")
+			case "content-type":
+				partType += v
+			case "content-id":
+				partID += v
+			case "content-transfer-encoding":
+				partCTE += v
+			}
+			continue
+		}
 		k, v, ok := strings.Cut(l, ":")
 		if !ok {
 			return got, badSOAP("malformed header line in the first part")
 		}
-		switch k = strings.TrimSpace(k); {
-		case strings.EqualFold(k, "Content-Type"):
-			partType = strings.TrimSpace(v)
-		case strings.EqualFold(k, "Content-ID"):
-			partID = strings.TrimSpace(v)
+		last = strings.ToLower(strings.TrimSpace(k))
+		switch last {
+		case "content-type", "content-id", "content-transfer-encoding":
+			if seen[last] {
+				return got, badSOAP("the first part has two %s header fields", clip(strings.TrimSpace(k)))
+			}
+			seen[last] = true
+		}
+		switch v = strings.TrimSpace(v); last {
+		case "content-type":
+			partType = v
+		case "content-id":
+			partID = v
+		case "content-transfer-encoding":
+			partCTE = v
 		}
 	}
 	mt, params, err := mime.ParseMediaType(partType)
-	switch {
+	switch cte := strings.ToLower(strings.TrimSpace(partCTE)); {
 	case start != "" && strings.Trim(partID, "<>") != strings.Trim(start, "<>"):
 		return got, badSOAP("the first part (Content-ID %s) is not the start part %s: put the envelope first", clip(partID), clip(start))
 	case err != nil:
@@ -605,6 +728,8 @@ func readRootPartStart(br *bufio.Reader, boundary, start string) ([]byte, error)
 		return got, badSOAP("the first part must be the SOAP envelope (text/xml, or application/xop+xml for MTOM), not %s", clip(mt))
 	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
 		return got, badSOAP("the SOAP message must be encoded in UTF-8")
+	case cte != "" && cte != "7bit" && cte != "8bit" && cte != "binary":
+		return got, badSOAP("the first part's Content-Transfer-Encoding %s is not supported: send the envelope unencoded (8bit or binary)", clip(partCTE))
 	}
 	return got, nil
 }
@@ -649,6 +774,8 @@ func readSOAPAnswer(br *bufio.Reader) (a soapAnswer, err error) {
 			err = fmt.Errorf("%w: %v", ErrBadSOAP, err)
 		}
 	}()
+	rec.skipBOM()
+	bom := len(rec.buf) // the decoder's offsets start after it
 	d := xml.NewDecoder(rec)
 	env, err := nextElement(d, "the Envelope")
 	if err != nil {
@@ -657,9 +784,9 @@ func readSOAPAnswer(br *bufio.Reader) (a soapAnswer, err error) {
 	if env.Name.Space != NamespaceSOAPEnvelope || env.Name.Local != "Envelope" {
 		return a, badSOAP("not a SOAP 1.1 envelope")
 	}
-	// The decoder reads byte by byte: its offset before a token is where
-	// that token starts in rec.buf.
-	at := int(d.InputOffset())
+	// The decoder reads byte by byte: its offset (+ bom) before a token is
+	// where that token starts in rec.buf.
+	at := bom + int(d.InputOffset())
 	el, err := nextElement(d, "the Body")
 	if err != nil {
 		return a, err
@@ -668,7 +795,7 @@ func readSOAPAnswer(br *bufio.Reader) (a soapAnswer, err error) {
 		a.at, a.noHeader = at, true
 		return a, nil
 	}
-	if end := int(d.InputOffset()); end >= 2 && string(rec.buf[end-2:end]) == "/>" {
+	if end := bom + int(d.InputOffset()); end >= 2 && string(rec.buf[end-2:end]) == "/>" {
 		// <P:Header/>: it is opened and closed around the element. Its
 		// tag begins at the last '<' (an attribute value holds none).
 		open := bytes.LastIndexByte(rec.buf[:end], '<')
@@ -680,7 +807,7 @@ func readSOAPAnswer(br *bufio.Reader) (a soapAnswer, err error) {
 		return a, nil
 	}
 	for {
-		at := int(d.InputOffset())
+		at := bom + int(d.InputOffset())
 		tok, err := d.Token()
 		if err != nil {
 			return a, err
@@ -708,7 +835,7 @@ func readSOAPAnswer(br *bufio.Reader) (a soapAnswer, err error) {
 					}
 				}
 			}
-			a.hashes = append(a.hashes, [2]int{at, int(d.InputOffset())})
+			a.hashes = append(a.hashes, [2]int{at, bom + int(d.InputOffset())})
 		}
 	}
 }

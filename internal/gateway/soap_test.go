@@ -95,7 +95,21 @@ const soapTail = "</SOAP-ENV:Body>\n</SOAP-ENV:Envelope>\n"
 
 func soapEnvelope(f soapFields, body string) string { return soapHead(f) + body + soapTail }
 
-const soapRequestBody = `<ns1:traCuuPhieu xmlns:ns1="urn:lltp"><soDinhDanh>001099001234</soDinhDanh></ns1:traCuuPhieu>`
+// soapRequestBody is the Body of a call of soapSvc: as X-Road requires,
+// its one child is named after the service code (tra-cuu-lltp).
+const soapRequestBody = `<ns1:tra-cuu-lltp xmlns:ns1="urn:lltp"><soDinhDanh>001099001234</soDinhDanh></ns1:tra-cuu-lltp>`
+
+// soapBodyFor is soapRequestBody for a call of another service (an
+// X-Road service id, version optional): its child is named after the
+// service code.
+func soapBodyFor(service string) string {
+	p := strings.Split(service, "/")
+	code := p[len(p)-1]
+	if len(p) > 5 {
+		code = p[4]
+	}
+	return strings.ReplaceAll(soapRequestBody, "tra-cuu-lltp", code)
+}
 
 // soapPost sends a SOAP request to path on base with the bearer token.
 func soapPost(t testing.TB, base, path, token string, body io.Reader, contentType string) *http.Response {
@@ -321,7 +335,7 @@ func TestSOAPFaultsCarryXRoadCategories(t *testing.T) {
 	with := func(change func(*soapFields)) string {
 		f := okFields()
 		change(&f)
-		return soapEnvelope(f, soapRequestBody)
+		return soapEnvelope(f, soapBodyFor(f.Service))
 	}
 	valid := soapEnvelope(okFields(), soapRequestBody)
 	cases := []struct {
@@ -447,11 +461,11 @@ func TestSOAPBackendDownOpensBreaker(t *testing.T) {
 	toDown := okFields()
 	toDown.Service = downSvc
 	for i := 0; i < 2; i++ {
-		if resp, f, b := send(toDown, ""); resp.StatusCode != 500 || f.Code != gateway.FaultServiceFailed {
+		if resp, f, b := send(toDown, soapBodyFor(downSvc)); resp.StatusCode != 500 || f.Code != gateway.FaultServiceFailed {
 			t.Fatalf("call %d to a backend that is down: %d %s", i, resp.StatusCode, b)
 		}
 	}
-	resp, f, b := send(toDown, "")
+	resp, f, b := send(toDown, soapBodyFor(downSvc))
 	if f.Code != gateway.FaultCircuitOpen || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("after 2 failures: %s %v", b, resp.Header)
 	}
@@ -472,7 +486,7 @@ func TestSOAPBackendDownOpensBreaker(t *testing.T) {
 	// closed.
 	must(t, n.mgr.PutService(ctx, "admin", gateway.Service{ID: sid(soapSvc), Kind: gateway.SOAP, Title: "LLTP", MaxBodyBytes: 2000}))
 	for i := 0; i < 3; i++ {
-		if _, f, b := send(okFields(), strings.Repeat("x", 3000)); f.Code != gateway.FaultBodyTooLarge {
+		if _, f, b := send(okFields(), "<tra-cuu-lltp>"+strings.Repeat("x", 3000)+"</tra-cuu-lltp>"); f.Code != gateway.FaultBodyTooLarge {
 			t.Fatalf("large body %d: %s", i, b)
 		}
 	}
@@ -536,8 +550,8 @@ func TestSOAPTwentyMegabytesStream(t *testing.T) {
 	seedSOAP(t, n.mgr, backend.URL)
 	f := okFields()
 	f.Issue = "SOAP-BIG-1"
-	head := soapHead(f) + "<data>"
-	tail := "</data>" + soapTail
+	head := soapHead(f) + "<tra-cuu-lltp>"
+	tail := "</tra-cuu-lltp>" + soapTail
 	message := func() io.Reader {
 		return io.MultiReader(strings.NewReader(head), io.LimitReader(&letters{}, size), strings.NewReader(tail))
 	}
@@ -585,7 +599,7 @@ func TestSOAPFederationBetweenTwoGateways(t *testing.T) {
 
 	f := okFields()
 	f.Service, f.ID, f.Issue = dngSvc+"/v2", "fed-soap-1", "H57-FED-SOAP"
-	env := soapEnvelope(f, soapRequestBody)
+	env := soapEnvelope(f, soapBodyFor(f.Service))
 	resp := soapPost(t, a.srv.URL, "/", "tok-client", strings.NewReader(env), xmlUTF8)
 	if body := readAll(t, resp); resp.StatusCode != 200 || body != answer {
 		t.Fatalf("%d %s", resp.StatusCode, body)
@@ -602,7 +616,7 @@ func TestSOAPFederationBetweenTwoGateways(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		g := f
 		g.Client = other
-		resp = soapPost(t, a.srv.URL, "/", "tok-other", strings.NewReader(soapEnvelope(g, soapRequestBody)), xmlUTF8)
+		resp = soapPost(t, a.srv.URL, "/", "tok-other", strings.NewReader(soapEnvelope(g, soapBodyFor(g.Service))), xmlUTF8)
 		body := readAll(t, resp)
 		if ft := parseFault(t, body); resp.StatusCode != 500 || ft.Code != gateway.FaultAccessDenied {
 			t.Fatalf("denied through federation: %d %s", resp.StatusCode, body)
