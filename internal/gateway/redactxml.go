@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -60,7 +59,7 @@ func redactXML(body []byte, fields []string) (out string, ok bool) {
 			for _, a := range t.Attr {
 				if secret(a.Name.Local) {
 					b.Write(body[copied:start])
-					b.Write(redactAttrs(body[start:end], secret))
+					writeStartTag(&b, t, secret, bytes.HasSuffix(body[start:end], []byte("/>")))
 					copied = end
 					break
 				}
@@ -81,16 +80,33 @@ func redactXML(body []byte, fields []string) (out string, ok bool) {
 	return b.String(), true
 }
 
-var attrValue = regexp.MustCompile(`(?i)(\s(?:[\w.-]+:)?([\w.-]+)\s*=\s*)("[^"]*"|'[^']*')`)
-
-// redactAttrs replaces, in a start tag, the values of the attributes whose
-// local name (any prefix) is secret with "***".
-func redactAttrs(tag []byte, secret func(string) bool) []byte {
-	return attrValue.ReplaceAllFunc(tag, func(m []byte) []byte {
-		sub := attrValue.FindSubmatch(m)
-		if !secret(string(sub[2])) {
-			return m
+// writeStartTag writes a start tag rebuilt from the decoder's token
+// (RawToken: names keep their prefix as written), with the values of the
+// attributes whose local name is secret as "***" and the others escaped
+// again; empty is for a tag written <a/>. Only the white space between
+// attributes and their quotes may differ from the original tag: the
+// bytes of the tag are never searched, so no attribute's value can hide
+// another from it.
+func writeStartTag(b *strings.Builder, t xml.StartElement, secret func(string) bool, empty bool) {
+	name := func(n xml.Name) string {
+		if n.Space != "" {
+			return n.Space + ":" + n.Local
 		}
-		return append(append([]byte{}, sub[1]...), `"***"`...)
-	})
+		return n.Local
+	}
+	b.WriteString("<" + name(t.Name))
+	for _, a := range t.Attr {
+		b.WriteString(" " + name(a.Name) + `="`)
+		if secret(a.Name.Local) {
+			b.WriteString("***")
+		} else {
+			_ = xml.EscapeText(b, []byte(a.Value)) // quotes, <, &, and line breaks as references
+		}
+		b.WriteString(`"`)
+	}
+	if empty {
+		b.WriteString("/>")
+	} else {
+		b.WriteString(">")
+	}
 }
