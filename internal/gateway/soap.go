@@ -20,10 +20,10 @@ import (
 // A SOAP call is POST / (or POST /soap) with Content-Type text/xml and a
 // SOAP 1.1 envelope whose Header carries the X-Road fields, or a
 // multipart/related message (attachments, or MTOM) whose first part is
-// that envelope. The runtime
-// reads the message only up to the end of that Header (at most
-// MaxSOAPHeaderBytes), maps the fields to a ClientID and a ServiceID, and
-// runs the REST profile's pipeline ([Runtime.call]): authentication (the
+// that envelope. The runtime reads the message only up to the end of that
+// Header (at most MaxSOAPHeaderBytes) and on to the Body's child, whose
+// name must match the service code ([checkSOAPBody]), maps the fields to
+// a ClientID and a ServiceID, and runs the REST profile's pipeline ([Runtime.call]): authentication (the
 // certificate or token must belong to the header's client), service
 // lifecycle, access right (as method POST on the service path "/"), quota,
 // circuit breaker, timeouts and body limits, message log and metrics. The
