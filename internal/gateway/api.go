@@ -77,7 +77,7 @@ func NewHandlers(cfg HandlerConfig) (*Handlers, error) {
 // Routes registers the JSON API and, with a Shell, the pages.
 //
 //	GET    /api/v1/gateway/registry            gateway.admin   whole registry
-//	GET    /api/v1/gateway/services?q=         signed in       service catalog search
+//	GET    /api/v1/gateway/services?q=         an official     service catalog search
 //	POST   /api/v1/gateway/members             gateway.admin   upsert
 //	POST   /api/v1/gateway/subsystems          gateway.admin   upsert
 //	POST   /api/v1/gateway/certificates        gateway.admin   bind a certificate
@@ -351,6 +351,10 @@ func (h *Handlers) Catalog(r *http.Request, q string) ([]CatalogEntry, error) {
 func (h *Handlers) listServices(w http.ResponseWriter, r *http.Request) {
 	if h.actor(r) == "" {
 		httpx.Error(w, r, httpx.Unauthorized(""))
+		return
+	}
+	if !h.official(r) {
+		httpx.Error(w, r, httpx.Forbidden(""))
 		return
 	}
 	out, err := h.Catalog(r, r.URL.Query().Get("q"))

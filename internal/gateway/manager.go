@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Manager is the registry's service layer: it validates changes before the
@@ -146,6 +148,22 @@ func (m *Manager) PutService(ctx context.Context, actor string, s Service) error
 	if s.MaxBodyBytes < 0 {
 		return invalidField("max_body_bytes", "max_body_bytes must not be negative")
 	}
+	// Field names to redact, as the logged bodies name them: " so_dinh_danh"
+	// would match nothing and log the number in clear.
+	var redact []string
+	for _, f := range s.Redact {
+		if f = strings.TrimSpace(f); f == "" || slices.Contains(redact, f) {
+			continue
+		}
+		if len(f) > 200 || strings.IndexFunc(f, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			return invalidField("redact", "redact field %q may hold no white space or control character (at most 200 bytes)", f)
+		}
+		redact = append(redact, f)
+	}
+	if len(redact) > 100 {
+		return invalidField("redact", "at most 100 fields to redact")
+	}
+	s.Redact = redact
 	return m.done(m.store.PutService(ctx, actor, s))
 }
 
@@ -192,25 +210,25 @@ func (m *Manager) PutGroup(ctx context.Context, actor string, g Group) error {
 func (m *Manager) Grant(ctx context.Context, actor string, a AccessRight) (AccessRight, error) {
 	if g, ok := strings.CutPrefix(a.Client, GroupPrefix); ok {
 		if !ValidIDPart(g) {
-			return a, invalid("group %q", a.Client)
+			return a, invalidField("client", "group %q", a.Client)
 		}
 	} else if c, err := ParseSubsystemID(a.Client); err != nil {
-		return a, invalid("client must be a subsystem or group:CODE: %v", err)
+		return a, invalidField("client", "client must be a subsystem or group:CODE: %v", err)
 	} else {
 		a.Client = c.String()
 	}
 	a.Service = a.Service.Unversioned()
 	if _, err := ParseServiceID(a.Service.String()); err != nil {
-		return a, invalid("service: %v", err)
+		return a, invalidField("service", "service: %v", err)
 	}
 	a.Method = strings.ToUpper(strings.TrimSpace(a.Method))
 	switch a.Method {
 	case "", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
 	default:
-		return a, invalid("method %q", a.Method)
+		return a, invalidField("method", "method %q", a.Method)
 	}
 	if a.Path != "" && !strings.HasPrefix(a.Path, "/") {
-		return a, invalid("path pattern must start with /")
+		return a, invalidField("path", "path pattern must start with /")
 	}
 	if a.ValidUntil != nil {
 		from := a.ValidFrom
@@ -218,11 +236,11 @@ func (m *Manager) Grant(ctx context.Context, actor string, a AccessRight) (Acces
 			from = m.now() // the store starts it now
 		}
 		if !a.ValidUntil.After(from) {
-			return a, invalid("valid_until must be after valid_from (or now)")
+			return a, invalidField("valid_until", "valid_until must be after valid_from (or now)")
 		}
 	}
 	if len(a.LegalBasis) > 1000 {
-		return a, invalid("legal_basis is longer than 1000 bytes")
+		return a, invalidField("legal_basis", "legal_basis is longer than 1000 bytes")
 	}
 	a, err := m.store.Grant(ctx, actor, a)
 	return a, m.done(err)

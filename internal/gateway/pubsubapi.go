@@ -79,6 +79,10 @@ func (h *Handlers) getTopics(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, httpx.Unauthorized(""))
 		return
 	}
+	if !h.official(r) {
+		httpx.Error(w, r, httpx.Forbidden(""))
+		return
+	}
 	out, err := h.cfg.PubSub.Topics(r.Context())
 	if err != nil {
 		h.pubsubFail(w, r, err)

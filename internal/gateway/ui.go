@@ -93,6 +93,18 @@ func (h *Handlers) pageRoutes(mux *http.ServeMux) {
 
 // pageAuth lets through people allowed action ("" = any signed-in person);
 // the anonymous go to the login page, others get a 403 page.
+// official reports whether r's person is an official: the service
+// catalog (and its API descriptions) and the topics are for the agencies'
+// developers, not for the applicants (citizens, businesses) who also sign
+// in to the platform.
+func (h *Handlers) official(r *http.Request) bool {
+	if h.cfg.Shell != nil && h.cfg.Shell.CurrentUser != nil {
+		u := h.cfg.Shell.CurrentUser(r)
+		return u != nil && u.Kind == "official"
+	}
+	return h.actor(r) != "" // (the JSON API alone, without people's kinds)
+}
+
 func (h *Handlers) pageAuth(w http.ResponseWriter, r *http.Request, action string) bool {
 	if h.actor(r) == "" {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -123,6 +135,10 @@ func (h *Handlers) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (h *Handlers) catalogPage(w http.ResponseWriter, r *http.Request) {
 	if !h.pageAuth(w, r, "") {
+		return
+	}
+	if !h.official(r) {
+		h.errorPage(w, r, http.StatusForbidden)
 		return
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
@@ -214,7 +230,16 @@ func (h *Handlers) grantForm(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/admin/gateway#rights", http.StatusSeeOther)
 			return
 		case errorsIsAny(err, ErrInvalid, ErrNotFound):
-			errs["service"] = i18n.T(lang, "gateway.form.rejected", "problem", err.Error())
+			// Next to the field at fault, in the reader's language.
+			field, key := "service", "gateway.invalid.not_found"
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				field, key = fe.Field, "gateway.invalid.right."+fe.Field
+				if !i18n.Has(key) {
+					key = "gateway.invalid.other"
+				}
+			}
+			errs[field] = i18n.T(lang, key)
 		default:
 			h.pageFail(w, r, err)
 			return
