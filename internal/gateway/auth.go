@@ -71,7 +71,12 @@ func (rt *Runtime) authenticate(r *http.Request, snap *snapshot, claimed string,
 			return ClientID{}, fault(http.StatusUnauthorized, FaultAuthentication, "the client certificate is not registered to any subsystem")
 		}
 		if inst, ok := strings.CutPrefix(c.Owner, PeerPrefix); ok {
-			// A peer gateway speaks for the clients of its own instance.
+			// A peer gateway speaks for the clients of its own instance,
+			// never for this one's (a certificate registered as
+			// peer:<this instance> by mistake would act as any of them).
+			if inst == rt.cfg.Instance {
+				return ClientID{}, fault(http.StatusUnauthorized, FaultAuthentication, "a certificate of peer "+inst+" cannot call this gateway: it is this instance")
+			}
 			if claimed == "" || header.Instance != inst {
 				return ClientID{}, fault(http.StatusUnauthorized, FaultAuthentication, "a peer gateway may only call for clients of instance "+inst)
 			}

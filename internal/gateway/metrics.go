@@ -89,9 +89,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 var statusClasses = [...]string{1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 
 func (m *Metrics) observe(ex *exchange, status int, d time.Duration, respBytes int64) {
+	// Label cardinality bounded by the registry: another instance's
+	// services, which clients name freely, go under their peer.
 	svc := ex.us
-	if ex.svc == nil && !ex.peer {
-		svc = "unknown" // keep label cardinality bounded by the registry
+	switch {
+	case ex.peer:
+		svc = PeerPrefix + ex.service.Provider.Instance
+	case ex.svc == nil:
+		svc = "unknown"
 	}
 	client := ex.cs
 	if ex.client.Instance == "" {

@@ -433,7 +433,9 @@ func (rt *Runtime) serve(w *statusWriter, r *http.Request, ex *exchange) *Fault 
 	ex.qkey = ex.cs + "|" + ex.us
 	switch sid.Code {
 	case "listMethods", "allowedMethods", "getOpenAPI":
-		if sid.Version == "" && path == "" {
+		// (another instance's provider: its peer gateway answers, as in
+		// the SOAP profile)
+		if sid.Version == "" && path == "" && sid.Provider.Instance == rt.cfg.Instance {
 			if ex.certUnchecked {
 				return certStatusFault() // no service: the default, fail-closed policy
 			}
@@ -792,7 +794,14 @@ func (rt *Runtime) takeAnswer(ex *exchange, resp *http.Response) error {
 	// No X-Road or forwarding header of the backend's goes on (a peer's
 	// error category is read, and sent on as the gateway's).
 	if ex.peer {
-		ex.errType = h.Get(HeaderError)
+		// The peer's category, if it is one: a made-up value would be
+		// logged, labelled in the metrics and sent on as this gateway's.
+		if e := h.Get(HeaderError); e != "" && resp.StatusCode >= 400 {
+			ex.errType = FaultServiceFailed // (the peer failed, saying it oddly)
+			if knownFault(e) {
+				ex.errType = e
+			}
+		}
 	}
 	for k := range h {
 		if foreignHeader(k) {

@@ -3,6 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The X-Road REST headers the gateway reads and writes.
@@ -57,6 +59,18 @@ const (
 	FaultCircuitOpen          = "Server.ServerProxy.ServiceUnavailable"
 	FaultDatabase             = "Server.ServerProxy.DatabaseError"
 )
+
+// knownFault reports whether typ is a category this gateway (and so a
+// congso peer) answers with, or X-Road's own.
+func knownFault(typ string) bool {
+	switch typ {
+	case FaultBadRequest, FaultBodyTooLarge, FaultBodyTimeout, FaultQuota, FaultAuthentication, FaultUnknownClient,
+		FaultClientInternal, FaultPeerUnreachable, FaultInconsistentResponse, FaultUnknownService, FaultServiceDisabled,
+		FaultAccessDenied, FaultServiceFailed, FaultServiceTimeout, FaultCircuitOpen, FaultDatabase, FaultTimestamp, FaultCertStatus:
+		return true
+	}
+	return false
+}
 
 func fault(status int, typ, msg string) *Fault {
 	return &Fault{Status: status, Type: typ, Message: msg}
@@ -113,7 +127,11 @@ func ValidHeaderValue(v string) bool {
 		return false
 	}
 	for _, r := range v {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
+		// Printable only: no C0 or C1 control (U+0085 is a line break to
+		// a Latin-1 reader), no format character (bidi overrides), no
+		// line or paragraph separator, no replacement of invalid UTF-8.
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) ||
+			r == '\u2028' || r == '\u2029' {
 			return false
 		}
 	}
