@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/congso/congso/internal/gateway"
+	"github.com/congso/congso/internal/platform/db"
 	"github.com/congso/congso/internal/web"
 )
 
@@ -26,7 +27,11 @@ func (headerAuthz) Can(r *http.Request, action string) bool {
 }
 
 func apiEnv(t *testing.T) (*http.ServeMux, *gateway.Manager, *node) {
-	d := sqliteDB(t)
+	return apiEnvOn(t, sqliteDB(t))
+}
+
+// apiEnvOn is apiEnv on the database d.
+func apiEnvOn(t *testing.T, d *db.DB) (*http.ServeMux, *gateway.Manager, *node) {
 	n := startNode(t, d, nodeOpts{})
 	shell, err := web.New(web.Site{ProvinceName: "Tỉnh Demo"})
 	must(t, err)
@@ -251,5 +256,32 @@ func TestMessageCatalogsComplete(t *testing.T) {
 	var doc map[string]any
 	if err := json.Unmarshal(gateway.OpenAPIFragment(), &doc); err != nil || doc["paths"] == nil {
 		t.Fatalf("OpenAPI fragment: %v", err)
+	}
+}
+
+// The status page tells a running node whose clock is behind (its
+// heartbeat recent on the database server's clock, old on its own) from a
+// node that is down.
+func TestStatusPageShowsANodeWithItsClockBehind(t *testing.T) {
+	d := sqliteDB(t)
+	mux, _, _ := apiEnvOn(t, d)
+	now := time.Now()
+	_, err := d.Write().ExecContext(context.Background(), `INSERT INTO gateway_nodes (node, started_at, seen_at, revision, process, clock_skew_ms) VALUES
+('n-behind', $1, $2, 0, 'p', -60000), ('n-down', $1, $1, 0, 'q', 0)`, now.Add(-time.Hour).UTC(), now.Add(-time.Minute).UTC())
+	must(t, err)
+	w := do(mux, "GET", "/admin/gateway/status", "admin", true, "", "")
+	b := w.Body.String()
+	row := func(node string) string {
+		i := strings.Index(b, "<code>"+node+"</code>")
+		if i < 0 {
+			t.Fatalf("no row for %s", node)
+		}
+		return b[i : i+strings.Index(b[i:], "</tr>")]
+	}
+	if r := row("n-behind"); !strings.Contains(r, "đồng hồ chậm") || strings.Contains(r, "mất tín hiệu") {
+		t.Errorf("a node 60 s behind, beating now: %s", r)
+	}
+	if r := row("n-down"); !strings.Contains(r, "mất tín hiệu") {
+		t.Errorf("a node last seen an hour ago: %s", r)
 	}
 }
