@@ -32,6 +32,9 @@ func TestWorkerExportsNoGatewayNodeHealth(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode != 200 || !regexp.MustCompile(`(?m)^congso_outbox_deliveries_pending\{`).Match(b) {
+		t.Fatalf("metrics: %d, without the worker's own figures", resp.StatusCode)
+	}
 	for _, name := range []string{"congso_gateway_registry_age_seconds", "congso_gateway_nodes_live", "congso_gateway_circuit_open"} {
 		if regexp.MustCompile(`(?m)^` + name + `[ {]`).Match(b) {
 			t.Errorf("a worker node (no gateway runs on it) exports %s", name)

@@ -10,49 +10,27 @@ import (
 	"time"
 
 	"github.com/congso/congso/internal/gateway"
-	"github.com/congso/congso/internal/web"
 )
-
-// kindEnv is apiEnv with the user's kind taken from X-Test-Kind
-// ("official" when absent), as the platform's identity has applicants too.
-func kindEnv(t *testing.T) (*http.ServeMux, *gateway.Manager) {
-	t.Helper()
-	d := sqliteDB(t)
-	mgr := gateway.NewManager(gateway.NewStore(d, nil), nil)
-	shell, err := web.New(web.Site{ProvinceName: "Tỉnh Demo"})
-	must(t, err)
-	shell.CSRFToken = func(*http.Request) string { return "tok" }
-	shell.CurrentUser = func(r *http.Request) *web.User {
-		if r.Header.Get("X-Test-User") == "" {
-			return nil
-		}
-		kind := r.Header.Get("X-Test-Kind")
-		if kind == "" {
-			kind = "official"
-		}
-		admin := r.Header.Get("X-Test-Admin") == "yes"
-		return &web.User{ID: r.Header.Get("X-Test-User"), Kind: kind, CanDo: func(string) bool { return admin }}
-	}
-	h, err := gateway.NewHandlers(gateway.HandlerConfig{Manager: mgr, DB: d, Authorizer: headerAuthz{}, Shell: shell})
-	must(t, err)
-	mux := http.NewServeMux()
-	h.Routes(mux)
-	return mux, mgr
-}
 
 // The catalog (OpenAPI documents included) is the agencies' developers'
 // tool: a signed-in applicant (a citizen) gets 403 on its page and API.
 func TestCatalogIsForOfficials(t *testing.T) {
-	mux, mgr := kindEnv(t)
+	mux, mgr, _ := apiEnv(t)
 	seed(t, mgr, "http://10.0.0.5:8080")
-	for _, target := range []string{"/gateway/catalog", "/api/v1/gateway/services"} {
-		r := httptest.NewRequest("GET", target, nil)
-		r.Header.Set("X-Test-User", "citizen-1")
-		r.Header.Set("X-Test-Kind", "applicant")
-		w := httptest.NewRecorder()
-		mux.ServeHTTP(w, r)
-		if w.Code == http.StatusOK {
-			t.Errorf("GET %s as an applicant: 200, want 403; body has the spec: %v", target, strings.Contains(w.Body.String(), `openapi`))
+	for _, target := range []string{"/gateway/catalog", "/api/v1/gateway/services", "/api/v1/gateway/services?q=lltp"} {
+		get := func(kind string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest("GET", target, nil)
+			r.Header.Set("X-Test-User", "person-1")
+			r.Header.Set("X-Test-Kind", kind)
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, r)
+			return w
+		}
+		if w := get("applicant"); w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "phieu-lltp") {
+			t.Errorf("GET %s as an applicant: %d, want 403 without the catalog", target, w.Code)
+		}
+		if w := get("official"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "phieu-lltp") {
+			t.Errorf("GET %s as an official: %d, want the catalog", target, w.Code)
 		}
 	}
 }
@@ -61,7 +39,7 @@ func TestCatalogIsForOfficials(t *testing.T) {
 // "/", an end date already past) in the reader's language, next to the
 // field at fault.
 func TestGrantFormRefusalIsVietnameseAndOnItsField(t *testing.T) {
-	mux, mgr := kindEnv(t)
+	mux, mgr, _ := apiEnv(t)
 	seed(t, mgr, "http://10.0.0.5:8080")
 	for _, c := range []struct{ what, field, path, until string }{
 		{"path without /", "path", "ho-so/**", ""},
@@ -93,7 +71,7 @@ func TestGrantFormRefusalIsVietnameseAndOnItsField(t *testing.T) {
 // ones dropped, as the form does: " so_dinh_danh" must still redact the
 // personal number in the logged bodies.
 func TestRedactFieldsAreNormalised(t *testing.T) {
-	mux, mgr := kindEnv(t)
+	mux, mgr, _ := apiEnv(t)
 	seed(t, mgr, "http://10.0.0.5:8080")
 	body := `{"id":"` + svcID + `","title":"Phiếu lý lịch tư pháp","log_bodies":true,"redact":[" so_dinh_danh",""]}`
 	r := httptest.NewRequest("POST", "/api/v1/gateway/services", strings.NewReader(body))

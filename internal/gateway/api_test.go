@@ -41,7 +41,11 @@ func apiEnvOn(t *testing.T, d *db.DB) (*http.ServeMux, *gateway.Manager, *node) 
 			return nil
 		}
 		admin := r.Header.Get("X-Test-Admin") == "yes"
-		return &web.User{ID: r.Header.Get("X-Test-User"), Kind: "official", CanDo: func(string) bool { return admin }}
+		kind := r.Header.Get("X-Test-Kind") // (the platform signs in applicants too)
+		if kind == "" {
+			kind = "official"
+		}
+		return &web.User{ID: r.Header.Get("X-Test-User"), Kind: kind, CanDo: func(string) bool { return admin }}
 	}
 	h, err := gateway.NewHandlers(gateway.HandlerConfig{Manager: n.mgr, DB: d, Runtime: n.rt, Authorizer: headerAuthz{}, Shell: shell})
 	must(t, err)

@@ -209,19 +209,8 @@ func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
 		ctx := context.Background()
 		var offset atomic.Int64
 		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-		release, done := make(chan struct{}), make(chan struct{})
-		entered := make(chan struct{}, 16)
-		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/hold" {
-				entered <- struct{}{}
-				select {
-				case <-release:
-				case <-done:
-				}
-			}
-		}))
-		defer backend.Close()
-		defer close(done)
+		backend := newHoldingBackend()
+		defer backend.stop()
 		var nodes []*node
 		for _, name := range []string{"n1", "n2", "n3"} {
 			nodes = append(nodes, startNode(t, d, nodeOpts{name: name, poll: 20 * time.Millisecond, now: now}))
@@ -259,7 +248,7 @@ func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
 				defer wg.Done()
 				readAll(t, call(t, n.srv.URL, "GET", "/r1/"+svcID+"/hold", "tok-client", nil))
 			}()
-			<-entered
+			<-backend.entered
 		}
 		hold(n3)
 		hold(n1)
@@ -276,7 +265,7 @@ func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
 		if k := held(); k != 2 {
 			t.Fatalf("%d slots held, want 2", k)
 		}
-		close(release)
+		backend.let()
 		wg.Wait()
 		if k := held(); k != 0 {
 			t.Fatalf("%d slots held after the calls ended", k)
@@ -284,7 +273,6 @@ func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
 
 		// A call whose node died holds its slot until the service's time
 		// limit (5 min) and a minute have passed.
-		release = make(chan struct{})
 		hold(n2)
 		hold(n2)
 		if got := status(n3); got != http.StatusTooManyRequests {
@@ -310,11 +298,10 @@ func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
 		if got := status(n3); got != http.StatusOK {
 			t.Fatalf("a slot past its time limit was still held: %d", got)
 		}
-		close(release)
+		backend.let()
 		wg.Wait()
 
 		// A node that restarts frees the slots its former process held.
-		release = make(chan struct{})
 		hold(n1)
 		if k := held(); k != 1 {
 			t.Fatalf("%d slots held, want 1", k)
@@ -330,7 +317,7 @@ func TestConcurrencyLimitBelowTheNodeCount(t *testing.T) {
 		waitFor(t, "n1's restart to free its slots", func() bool { return held() == 0 })
 		stop()
 		<-ran
-		close(release)
+		backend.let()
 		wg.Wait()
 	})
 }
@@ -374,4 +361,47 @@ func TestDoctorFindsANodeClockOff(t *testing.T) {
 			t.Fatalf("a node 2 s behind: %+v", c)
 		}
 	})
+}
+
+// holdingBackend answers at once every call but those to /hold, which it
+// keeps until let is called (or stop); entered receives a value for each
+// call it holds.
+type holdingBackend struct {
+	*httptest.Server
+	entered chan struct{}
+	mu      sync.Mutex
+	gate    chan struct{} // closed by let, then made again
+	done    chan struct{}
+}
+
+func newHoldingBackend() *holdingBackend {
+	b := &holdingBackend{entered: make(chan struct{}, 16), gate: make(chan struct{}), done: make(chan struct{})}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/hold" {
+			return
+		}
+		b.mu.Lock()
+		gate := b.gate
+		b.mu.Unlock()
+		b.entered <- struct{}{}
+		select {
+		case <-gate:
+		case <-b.done:
+		}
+	}))
+	return b
+}
+
+// let answers the calls held now; later ones are held again.
+func (b *holdingBackend) let() {
+	b.mu.Lock()
+	close(b.gate)
+	b.gate = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// stop answers every held call and closes the server.
+func (b *holdingBackend) stop() {
+	close(b.done)
+	b.Close()
 }

@@ -10,7 +10,7 @@ import (
 // pubsubAPIRoutes registers the pub/sub administration endpoints that
 // api.go's Routes lacks (with a PubSub only):
 //
-//	GET    /api/v1/gateway/topics                        signed in       topics and their figures
+//	GET    /api/v1/gateway/topics                        an official     topics and their figures
 //	GET    /api/v1/gateway/subscriptions?topic=          gateway.admin   live subscriptions and delivery counters
 //	POST   /api/v1/gateway/subscriptions/{id}/pause      gateway.admin   hold deliveries
 //	POST   /api/v1/gateway/subscriptions/{id}/resume     gateway.admin   deliver the held events

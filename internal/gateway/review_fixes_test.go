@@ -68,19 +68,8 @@ func TestNodeWithItsClockBehindIsNotTakenForDead(t *testing.T) {
 func TestLimitLoweredWhileCallsAreInFlight(t *testing.T) {
 	dbtest.Each(t, migrations(), func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		release, done := make(chan struct{}), make(chan struct{})
-		entered := make(chan struct{}, 16)
-		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/hold" {
-				entered <- struct{}{}
-				select {
-				case <-release:
-				case <-done:
-				}
-			}
-		}))
-		defer backend.Close()
-		defer close(done)
+		backend := newHoldingBackend()
+		defer backend.stop()
 		n1 := startNode(t, d, nodeOpts{name: "n1", poll: 20 * time.Millisecond})
 		n2 := startNode(t, d, nodeOpts{name: "n2", poll: 20 * time.Millisecond})
 		seed(t, n1.mgr, backend.URL)
@@ -91,14 +80,14 @@ func TestLimitLoweredWhileCallsAreInFlight(t *testing.T) {
 		waitFor(t, "two nodes on the quota", ready)
 		var wg sync.WaitGroup
 		defer wg.Wait()
-		defer close(release)
+		defer backend.let()
 		for _, n := range []*node{n1, n2} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				readAll(t, call(t, n.srv.URL, "GET", "/r1/"+svcID+"/hold", "tok-client", nil))
 			}()
-			<-entered
+			<-backend.entered
 		}
 		must(t, n1.mgr.PutQuota(ctx, "admin", gateway.Quota{Client: cid(client), Service: sid(svcID), MaxConcurrent: 1}))
 		waitFor(t, "both nodes on the lowered limit", ready)
@@ -132,9 +121,9 @@ func TestStreamedAnswerBodyIsTheServicesTime(t *testing.T) {
 		t.Fatalf("%d %q", resp.StatusCode, got)
 	}
 	svc := sid(svcID).String()
-	_, waited := histogram(t, reg, "congso_gateway_service_duration_seconds", svc)
-	_, own := histogram(t, reg, "congso_gateway_overhead_seconds", svc)
-	if own >= slow.Seconds() {
+	nw, waited := histogram(t, reg, "congso_gateway_service_duration_seconds", svc)
+	no, own := histogram(t, reg, "congso_gateway_overhead_seconds", svc)
+	if nw != 1 || no != 1 || waited < slow.Seconds() || own >= slow.Seconds() {
 		t.Errorf("gateway's own time %.3fs, service's %.3fs: the service's %v of body counted as the gateway's", own, waited, slow)
 	}
 }
